@@ -1,0 +1,94 @@
+// Entry point of the `supervisor` executable: parses the command line and hands over to
+// the one command asked for. Usage errors exit 2 before anything else happens.
+import { parseArgs } from "node:util";
+import { writeSync } from "node:fs";
+import { STATUS } from "./child-command.js";
+import { runInit } from "./run.js";
+
+const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
+
+const USAGE = `Usage:
+  supervisor run [--user NAME] [--grace SECONDS] -- COMMAND [ARGS...]
+  supervisor --version
+  supervisor --help
+
+Commands:
+  run       Run COMMAND as PID 1's only child: forward signals, reap every orphan,
+            exit with COMMAND's status (128+N if killed by signal N).
+
+Options of run:
+  --user NAME        run COMMAND as NAME (uid, gid and supplementary groups) via setpriv
+  --grace SECONDS    after TERM/INT/QUIT, wait this long before SIGKILL of everything
+                     left (default 8, below Docker's 10 s stop timeout)
+
+Exit status: COMMAND's status; 2 usage error; 125 the supervisor itself failed;
+126 COMMAND cannot be executed; 127 COMMAND not found.
+`;
+
+function print(text: string, fd = 1): void {
+  writeSync(fd, text);
+}
+
+function usageError(message: string): never {
+  print(`supervisor: ${message}\nTry 'supervisor --help'.\n`, 2);
+  process.exit(STATUS.usage);
+}
+
+const DEFAULT_GRACE_SECONDS = 8;
+const MAX_GRACE_SECONDS = 3600;
+
+export function parseGrace(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_GRACE_SECONDS;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(seconds >= 0 && seconds <= MAX_GRACE_SECONDS)) {
+    usageError(`--grace '${value}': expected a number of seconds from 0 to ${MAX_GRACE_SECONDS}`);
+  }
+  return seconds;
+}
+
+function runCommand(args: string[]): void {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { user: { type: "string" }, grace: { type: "string" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (error) {
+    usageError((error as Error).message.split("\n")[0]!);
+  }
+  if (parsed.values.help) {
+    print(USAGE);
+    process.exit(0);
+  }
+  const terminator = parsed.tokens.findIndex((t) => t.kind === "option-terminator");
+  const beforeTerminator = terminator === -1 ? parsed.tokens : parsed.tokens.slice(0, terminator);
+  const stray = beforeTerminator.find((t) => t.kind === "positional");
+  if (stray && stray.kind === "positional") usageError(`unexpected '${stray.value}': put the command after --`);
+  if (terminator === -1 || parsed.positionals.length === 0) usageError("run needs a command after --");
+  if (parsed.values.user === "") usageError("--user needs a user name");
+  runInit({ command: parsed.positionals, user: parsed.values.user, graceSeconds: parseGrace(parsed.values.grace) });
+}
+
+function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "--version":
+      print(`supervisor ${VERSION} (node ${process.version}, linux-${process.arch})\n`);
+      process.exit(0);
+    case "--help":
+    case "-h":
+      print(USAGE);
+      process.exit(0);
+    case "run":
+      return runCommand(rest);
+    case undefined:
+      return usageError("missing command");
+    default:
+      return usageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2));

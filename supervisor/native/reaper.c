@@ -1,0 +1,290 @@
+// The few things an init needs that Node cannot do: reap orphans without touching the
+// children libuv waits for, start a child in its own process group that owns the
+// terminal, and become a child subreaper when not PID 1.
+//
+// Exports:
+//   reapZombies(exclude: Int32Array) -> number[]  flat [pid, rawWaitStatus, ...]
+//   spawnIsolated(file, argv[], envp[], cwd, foreground) -> pid (throws with .errno)
+//   setChildSubreaper() -> boolean
+#define _GNU_SOURCE
+#include <node_api.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "reaper: N-API call failed: " #call); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+// Reads "/proc/<pid>/stat" and reports state and ppid. The comm field may contain
+// spaces and parentheses, so parsing starts after the last ')'.
+static int read_state(pid_t pid, char *state, pid_t *ppid) {
+  char path[64];
+  char buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *close_paren = strrchr(buf, ')');
+  if (close_paren == NULL) return -1;
+  char st;
+  int parent;
+  if (sscanf(close_paren + 1, " %c %d", &st, &parent) != 2) return -1;
+  *state = st;
+  *ppid = (pid_t)parent;
+  return 0;
+}
+
+static int is_excluded(pid_t pid, const int32_t *exclude, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    if (exclude[i] == pid) return 1;
+  }
+  return 0;
+}
+
+static napi_value reap_zombies(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const int32_t *exclude = NULL;
+  size_t exclude_count = 0;
+  if (argc >= 1) {
+    napi_typedarray_type type;
+    void *data;
+    napi_value buffer;
+    size_t offset;
+    CHECK(napi_get_typedarray_info(env, argv[0], &type, &exclude_count, &data, &buffer, &offset));
+    if (type != napi_int32_array) {
+      napi_throw_type_error(env, NULL, "reapZombies: expected an Int32Array of pids to leave alone");
+      return NULL;
+    }
+    exclude = data;
+  }
+
+  napi_value result;
+  CHECK(napi_create_array(env, &result));
+  uint32_t out = 0;
+  pid_t self = getpid();
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) return result;
+  struct dirent *entry;
+  while ((entry = readdir(proc)) != NULL) {
+    char *end;
+    long number = strtol(entry->d_name, &end, 10);
+    if (number <= 0 || *end != '\0') continue;
+    pid_t pid = (pid_t)number;
+    char state;
+    pid_t ppid;
+    if (read_state(pid, &state, &ppid) != 0) continue;
+    if (state != 'Z' || ppid != self) continue;
+    // Children Node spawned are libuv's to wait for: reaping them would steal their
+    // exit status and leave libuv's handle waiting forever.
+    if (is_excluded(pid, exclude, exclude_count)) continue;
+    int status = 0;
+    pid_t got;
+    do {
+      got = waitpid(pid, &status, WNOHANG);
+    } while (got < 0 && errno == EINTR);
+    if (got != pid) continue;
+    napi_value v;
+    CHECK(napi_create_int32(env, pid, &v));
+    CHECK(napi_set_element(env, result, out++, v));
+    CHECK(napi_create_int32(env, status, &v));
+    CHECK(napi_set_element(env, result, out++, v));
+  }
+  closedir(proc);
+  return result;
+}
+
+// Copies a JS string into a malloc'd C string.
+static char *dup_string(napi_env env, napi_value value) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s == NULL) return NULL;
+  if (napi_get_value_string_utf8(env, value, s, len + 1, &len) != napi_ok) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void free_vector(char **v) {
+  if (v == NULL) return;
+  for (char **p = v; *p != NULL; p++) free(*p);
+  free(v);
+}
+
+// Copies a JS string array into a NULL-terminated malloc'd vector.
+static char **dup_vector(napi_env env, napi_value array) {
+  uint32_t len;
+  if (napi_get_array_length(env, array, &len) != napi_ok) return NULL;
+  char **v = calloc(len + 1, sizeof(char *));
+  if (v == NULL) return NULL;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value item;
+    if (napi_get_element(env, array, i, &item) != napi_ok || (v[i] = dup_string(env, item)) == NULL) {
+      free_vector(v);
+      return NULL;
+    }
+  }
+  return v;
+}
+
+// Runs in the forked child: only async-signal-safe calls until execve.
+static void child_exec(int report_fd, const char *file, char **argv, char **envp, const char *cwd,
+                       int foreground) {
+  int err;
+  if (setpgid(0, 0) != 0) goto fail;
+  if (foreground && isatty(STDIN_FILENO)) {
+    // tcsetpgrp from a background group raises SIGTTOU unless it is blocked; a
+    // terminal that is not ours (ENOTTY, ENXIO) is no reason to fail.
+    sigset_t ttou;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, NULL);
+    if (tcsetpgrp(STDIN_FILENO, getpgrp()) != 0 && errno != ENOTTY && errno != ENXIO) goto fail;
+  }
+  // Node ignores SIGPIPE and installs handlers; a child must start with defaults.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sigaction(sig, &dfl, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  // Node marks its stdio close-on-exec and may have made the shared descriptions
+  // non-blocking; the child must inherit blocking stdio (libuv does the same).
+  for (int fd = 0; fd <= 2; fd++) {
+    fcntl(fd, F_SETFD, 0);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  }
+  if (cwd != NULL && chdir(cwd) != 0) goto fail;
+  execve(file, argv, envp);
+fail:
+  err = errno;
+  while (write(report_fd, &err, sizeof err) < 0 && errno == EINTR) {
+  }
+  _exit(127);
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_value msg, error, code;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_create_int32(env, err, &code);
+  napi_set_named_property(env, error, "errno", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value spawn_isolated(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "spawnIsolated(file, argv, envp, cwd, foreground) needs 5 arguments");
+    return NULL;
+  }
+  bool foreground = false;
+  CHECK(napi_get_value_bool(env, args[4], &foreground));
+  char *file = dup_string(env, args[0]);
+  char **argv = dup_vector(env, args[1]);
+  char **envp = dup_vector(env, args[2]);
+  char *cwd = dup_string(env, args[3]);
+  napi_value result = NULL;
+  if (file == NULL || argv == NULL || envp == NULL || cwd == NULL) {
+    napi_throw_type_error(env, NULL, "spawnIsolated: arguments must be strings and string arrays");
+    goto done;
+  }
+
+  // The child reports a failed exec through a close-on-exec pipe: EOF means the exec
+  // happened, four bytes are the errno that stopped it.
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    result = throw_errno(env, errno, "spawnIsolated: pipe");
+    goto done;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  // No signal handler of Node's may run in the child between fork and exec.
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    child_exec(report[1], file, argv, envp, cwd[0] ? cwd : NULL, foreground);
+  }
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(report[1]);
+  if (pid < 0) {
+    close(report[0]);
+    result = throw_errno(env, fork_errno, "spawnIsolated: fork");
+    goto done;
+  }
+  // Also set the group from the parent so a signal forwarded right after we return
+  // reaches the child's group even if the child has not run yet.
+  setpgid(pid, pid);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(report[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n == (ssize_t)sizeof child_errno) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result = throw_errno(env, child_errno, file);
+    goto done;
+  }
+  CHECK(napi_create_int32(env, pid, &result));
+done:
+  free(file);
+  free(cwd);
+  free_vector(argv);
+  free_vector(envp);
+  return result;
+}
+
+static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  CHECK(napi_get_boolean(env, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"reapZombies", NULL, reap_zombies, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnIsolated", NULL, spawn_isolated, NULL, NULL, NULL, napi_default, NULL},
+      {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
