@@ -8,8 +8,8 @@ export interface Pid1Harness {
   start(args: string[], options?: { cwd?: string }): Started;
   /** Where test/fixtures is seen from inside. */
   fixtures: string;
-  /** A user that exists where the child runs, with the groups `id -G` must print. */
-  user: { name: string; uid: number; gid: number; groups: number[] };
+  /** Users that exist where the child runs, with the groups `id -G` must print. */
+  users: Array<{ name: string; uid: number; gid: number; groups: number[] }>;
 }
 
 async function run(h: Pid1Harness, args: string[], options?: { cwd?: string }) {
@@ -62,12 +62,14 @@ export function pid1Behaviours(h: Pid1Harness): void {
   });
 
   it("runs the child with --user's uid, gid and supplementary groups", async () => {
-    const result = await run(h, ["run", "--user", h.user.name, "--", "sh", "-c", 'id -u; id -g; id -G; echo "$HOME"']);
-    expect(result.status).toBe(0);
-    const [uid, gid, groups] = result.stdout.trim().split("\n");
-    expect(Number(uid)).toBe(h.user.uid);
-    expect(Number(gid)).toBe(h.user.gid);
-    expect(groups!.split(" ").map(Number).sort()).toEqual([...h.user.groups].sort());
+    for (const user of h.users) {
+      const result = await run(h, ["run", "--user", user.name, "--", "sh", "-c", "id -u; id -g; id -G"]);
+      expect(result.status).toBe(0);
+      const [uid, gid, groups] = result.stdout.trim().split("\n");
+      expect(Number(uid)).toBe(user.uid);
+      expect(Number(gid)).toBe(user.gid);
+      expect(groups!.split(" ").map(Number).sort()).toEqual([...user.groups].sort());
+    }
   });
 
   it("refuses an unknown --user with 126 instead of running as root", async () => {

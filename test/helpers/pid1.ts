@@ -9,7 +9,7 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 export const FIXTURES = join(ROOT, "test/fixtures");
 
 export function supervisorBinary(targetArch = arch()): string {
-  const file = process.env.SUPERVISOR_BIN ?? join(ROOT, `dist/supervisor-linux-${targetArch}`);
+  const file = resolve(process.env.SUPERVISOR_BIN ?? join(ROOT, `dist/supervisor-linux-${targetArch}`));
   if (!existsSync(file)) throw new Error(`${file} does not exist: run 'node build.mjs' first`);
   return file;
 }

@@ -10,7 +10,7 @@ function idOf(user: string) {
 }
 
 describe("supervisor run as PID 1 of a PID namespace", () => {
-  pid1Behaviours({ start: startInPidNamespace, fixtures: FIXTURES, user: idOf("nobody") });
+  pid1Behaviours({ start: startInPidNamespace, fixtures: FIXTURES, users: [idOf("nobody")] });
 });
 
 describe("supervisor run when it is not PID 1", () => {
