@@ -3,6 +3,7 @@
 import { type FileProbe, resolveCommand } from "./resolve-command.js";
 import { stepDownArgv, userEnvironment } from "./step-down.js";
 import type { UserEntry } from "./users.js";
+import { STATUS } from "./exit.js";
 
 export interface ChildCommand {
   file: string;
@@ -16,13 +17,6 @@ export interface Refusal {
   message: string;
 }
 
-/** Exit statuses of the supervisor's own failures (the conventions of env(1) and chroot(1)). */
-export const STATUS = {
-  usage: 2,
-  ownFailure: 125,
-  cannotExecute: 126,
-  notFound: 127,
-} as const;
 
 export interface PlanInput {
   command: string[];

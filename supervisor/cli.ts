@@ -2,17 +2,22 @@
 // the one command asked for. Usage errors exit 2 before anything else happens.
 import { parseArgs } from "node:util";
 import { writeSync } from "node:fs";
-import { STATUS } from "./child-command.js";
+import { STATUS } from "./exit.js";
+import { boot } from "./boot.js";
 import { runInit } from "./run.js";
 
 const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
 
 const USAGE = `Usage:
+  supervisor boot [[--] COMMAND [ARGS...]]
   supervisor run [--user NAME] [--grace SECONDS] -- COMMAND [ARGS...]
   supervisor --version
   supervisor --help
 
 Commands:
+  boot      The sandbox boot chain (capabilities, config integrity, token, preload
+            guards), then the gateway as user gateway; or, given COMMAND, COMMAND as
+            user sandbox, exiting with its status. Settings: docs/configuration.md.
   run       Run COMMAND as PID 1's only child: forward signals, reap every orphan,
             exit with COMMAND's status (128+N if killed by signal N).
 
@@ -21,8 +26,8 @@ Options of run:
   --grace SECONDS    after TERM/INT/QUIT, wait this long before SIGKILL of everything
                      left (default 8, below Docker's 10 s stop timeout)
 
-Exit status: COMMAND's status; 2 usage error; 125 the supervisor itself failed;
-126 COMMAND cannot be executed; 127 COMMAND not found.
+Exit status: COMMAND's status; 2 usage error; 78 boot refused; 125 the supervisor
+itself failed; 126 COMMAND cannot be executed; 127 COMMAND not found.
 `;
 
 function print(text: string, fd = 1): void {
@@ -72,6 +77,20 @@ function runCommand(args: string[]): void {
   runInit({ command: parsed.positionals, user: parsed.values.user, graceSeconds: parseGrace(parsed.values.grace) });
 }
 
+// Docker appends CMD to ENTRYPOINT ["supervisor", "boot"], so the command may come with or
+// without "--"; an option-like first word is a usage error, not a command.
+function bootCommand(args: string[]): void {
+  const [first] = args;
+  if (first === "--help" || first === "-h") {
+    print(USAGE);
+    process.exit(0);
+  }
+  if (first !== undefined && first !== "--" && first.startsWith("-")) usageError(`unknown option '${first}' for boot`);
+  const command = first === "--" ? args.slice(1) : args;
+  if (command.length > 0 && command[0] === "") usageError("boot: empty command");
+  boot({ command: command.length > 0 ? command : undefined });
+}
+
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
   switch (command) {
@@ -84,6 +103,8 @@ function main(argv: string[]): void {
       process.exit(0);
     case "run":
       return runCommand(rest);
+    case "boot":
+      return bootCommand(rest);
     case undefined:
       return usageError("missing command");
     default:

@@ -1,0 +1,356 @@
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createHash } from "node:crypto";
+import { buildSync } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../../supervisor/atomic-write.js";
+import {
+  CONFIG_FILE,
+  HASH_FILE,
+  INTENT_FILE,
+  hashLine,
+  verifyConfig,
+  writeConfigAndHash,
+  type IntegrityPaths,
+  type Posture,
+} from "../../supervisor/config-integrity.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const scratch = mkdtempSync(join(tmpdir(), "config-integrity-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const LOCKED = { mode: 0o444, uid: 0, gid: 0 };
+const POSTURES: Posture[] = ["locked", "mutable"];
+
+let counter = 0;
+function freshPaths(): IntegrityPaths & { config: string; hash: string; intent: string } {
+  const base = join(scratch, `case-${++counter}`);
+  const paths = { configDir: join(base, ".openclaw"), stateDir: join(base, "state") };
+  mkdirSync(paths.configDir, { recursive: true });
+  return {
+    ...paths,
+    config: join(paths.configDir, CONFIG_FILE),
+    hash: join(paths.configDir, HASH_FILE),
+    intent: join(paths.stateDir, INTENT_FILE),
+  };
+}
+
+function configBytes(token: string): Buffer {
+  return Buffer.from(`${JSON.stringify({ gateway: { port: 18789, auth: { token } } }, null, 2)}\n`);
+}
+
+function sha(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The real tool's verdict, run the way an operator would: from inside the config dir. */
+function sha256sumCheck(configDir: string): boolean {
+  try {
+    execFileSync("sha256sum", ["--check", "--strict", "--status", HASH_FILE], { cwd: configDir, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function recordIntent(p: IntegrityPaths & { intent: string }, oldHash: string | null, newHash: string): void {
+  mkdirSync(p.stateDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(p.intent, `${JSON.stringify({ oldHash, newHash })}\n`, { mode: 0o600 });
+}
+
+describe("config integrity at boot", () => {
+  for (const posture of POSTURES) {
+    it(`verifies a config written by writeConfigAndHash (${posture})`, () => {
+      const p = freshPaths();
+      const bytes = configBytes("t1");
+      writeConfigAndHash(p, bytes, LOCKED);
+      const verdict = verifyConfig(p, posture);
+      expect(verdict).toMatchObject({ ok: true, integrity: "verified", config: { gateway: { auth: { token: "t1" } } } });
+      expect(verdict.ok && verdict.bytes.equals(bytes)).toBe(true);
+      expect(sha256sumCheck(p.configDir)).toBe(true);
+      expect(existsSync(p.intent)).toBe(false);
+      expect(readdirSync(p.configDir).sort()).toEqual([HASH_FILE, CONFIG_FILE]);
+      for (const file of [p.config, p.hash]) {
+        expect(statSync(file).mode & 0o7777).toBe(0o444);
+      }
+    });
+  }
+
+  it("writes the hash with the owner and mode it is given (mutable posture files)", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t"), { mode: 0o660, uid: 65534, gid: 65534 });
+    for (const file of [p.config, p.hash]) {
+      const st = statSync(file);
+      expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o660, 65534, 65534]);
+    }
+    expect(statSync(p.stateDir).mode & 0o777).toBe(0o700);
+  });
+
+  it("refuses a tampered config in the locked posture, naming the file; mutable accepts it as not enforced", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t1"), LOCKED);
+    writeFileSync(p.config, configBytes("attacker"));
+    expect(sha256sumCheck(p.configDir)).toBe(false);
+    const locked = verifyConfig(p, "locked");
+    expect(locked.ok).toBe(false);
+    expect(!locked.ok && locked.reason).toMatch(/openclaw\.json does not match .*\.config-hash/);
+    expect(!locked.ok && locked.reason).not.toContain("\n");
+    const mutable = verifyConfig(p, "mutable");
+    expect(mutable).toMatchObject({ ok: true, integrity: "not-enforced", config: { gateway: { auth: { token: "attacker" } } } });
+  });
+
+  it("refuses a missing or malformed hash in the locked posture only", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t1"), LOCKED);
+    const good = readFileSync(p.hash, "utf8");
+    rmSync(p.hash);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: false, reason: expect.stringMatching(/\.config-hash is missing/) });
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true, integrity: "not-enforced" });
+    writeFileSync(p.hash, good.toUpperCase());
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: false, reason: expect.stringMatching(/\.config-hash is malformed/) });
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true, integrity: "not-enforced" });
+    writeFileSync(p.hash, good);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
+  });
+
+  for (const posture of POSTURES) {
+    it(`refuses a symlinked config, hash or config directory (${posture})`, () => {
+      const p = freshPaths();
+      const bytes = configBytes("t1");
+      const elsewhere = join(p.stateDir, "..", "elsewhere");
+      mkdirSync(elsewhere);
+      writeFileSync(join(elsewhere, CONFIG_FILE), bytes);
+      writeFileSync(join(elsewhere, HASH_FILE), hashLine(bytes));
+
+      // Both targets hold exactly matching content: only the symlink itself is wrong.
+      symlinkSync(join(elsewhere, CONFIG_FILE), p.config);
+      writeFileSync(p.hash, hashLine(bytes));
+      expect(verifyConfig(p, posture)).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json is a symlink/) });
+
+      rmSync(p.config);
+      writeFileSync(p.config, bytes);
+      expect(verifyConfig(p, posture)).toMatchObject({ ok: true, integrity: "verified" });
+      rmSync(p.hash);
+      symlinkSync(join(elsewhere, HASH_FILE), p.hash);
+      expect(verifyConfig(p, posture)).toMatchObject({ ok: false, reason: expect.stringMatching(/\.config-hash is a symlink/) });
+
+      const linkedDir = join(p.stateDir, "..", "linked-dir");
+      symlinkSync(elsewhere, linkedDir);
+      expect(verifyConfig({ configDir: linkedDir, stateDir: p.stateDir }, posture)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/config directory .*linked-dir is a symlink/),
+      });
+    });
+  }
+
+  it("refuses unparseable JSON and JSON that is not an object, whatever the hash says", () => {
+    for (const [content, why] of [
+      ['{"gateway": ', /openclaw\.json is not valid JSON/],
+      ["[1, 2]", /openclaw\.json is JSON but not an object/],
+      ["null", /openclaw\.json is JSON but not an object/],
+    ] as const) {
+      const p = freshPaths();
+      writeFileSync(p.config, content);
+      writeFileSync(p.hash, hashLine(Buffer.from(content)));
+      for (const posture of POSTURES) {
+        expect(verifyConfig(p, posture)).toMatchObject({ ok: false, reason: expect.stringMatching(why) });
+      }
+    }
+  });
+
+  it("never quotes the config in a refusal (it holds the token)", () => {
+    const p = freshPaths();
+    const content = '{"gateway":{"auth":{"token":"0123456789abcdef-secret"}}, oops}';
+    writeFileSync(p.config, content);
+    writeFileSync(p.hash, hashLine(Buffer.from(content)));
+    const verdict = verifyConfig(p, "locked");
+    expect(verdict.ok).toBe(false);
+    expect(!verdict.ok && verdict.reason).not.toContain("secret");
+  });
+
+  it("refuses a missing config", () => {
+    const p = freshPaths();
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json is missing/) });
+  });
+
+  it("modifies nothing when it refuses", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t1"), LOCKED);
+    writeFileSync(p.config, configBytes("attacker"));
+    const before = [readFileSync(p.config), readFileSync(p.hash)];
+    expect(verifyConfig(p, "locked").ok).toBe(false);
+    expect([readFileSync(p.config), readFileSync(p.hash)]).toEqual(before);
+  });
+});
+
+describe("interrupted writes of the supervisor's own", () => {
+  it("completes a write interrupted between the config rename and the hash rename", () => {
+    const p = freshPaths();
+    const [oldBytes, newBytes] = [configBytes("old"), configBytes("new")];
+    writeConfigAndHash(p, oldBytes, LOCKED);
+    recordIntent(p, sha(oldBytes), sha(newBytes));
+    writeFileAtomic(p.config, newBytes, LOCKED);
+    expect(sha256sumCheck(p.configDir)).toBe(false);
+
+    const verdict = verifyConfig(p, "locked");
+    expect(verdict).toMatchObject({ ok: true, integrity: "completed-interrupted-write", config: { gateway: { auth: { token: "new" } } } });
+    expect(readFileSync(p.hash, "utf8")).toBe(hashLine(newBytes));
+    expect(sha256sumCheck(p.configDir)).toBe(true);
+    expect(statSync(p.hash).mode & 0o7777).toBe(0o444);
+    expect(existsSync(p.intent)).toBe(false);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
+  });
+
+  it("completes a write interrupted after both renames, before the intent was cleared", () => {
+    const p = freshPaths();
+    const [oldBytes, newBytes] = [configBytes("old"), configBytes("new")];
+    writeConfigAndHash(p, newBytes, LOCKED);
+    recordIntent(p, sha(oldBytes), sha(newBytes));
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "completed-interrupted-write" });
+    expect(existsSync(p.intent)).toBe(false);
+    expect(sha256sumCheck(p.configDir)).toBe(true);
+  });
+
+  it("rolls back a write interrupted before the config rename", () => {
+    const p = freshPaths();
+    const [oldBytes, newBytes] = [configBytes("old"), configBytes("new")];
+    writeConfigAndHash(p, oldBytes, LOCKED);
+    recordIntent(p, sha(oldBytes), sha(newBytes));
+
+    const verdict = verifyConfig(p, "locked");
+    expect(verdict).toMatchObject({ ok: true, integrity: "rolled-back-interrupted-write", config: { gateway: { auth: { token: "old" } } } });
+    expect(readFileSync(p.hash, "utf8")).toBe(hashLine(oldBytes));
+    expect(existsSync(p.intent)).toBe(false);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
+  });
+
+  it("rolls back to a hash that says the old config even when the hash was stale (mutable)", () => {
+    const p = freshPaths();
+    const [oldBytes, newBytes] = [configBytes("old"), configBytes("new")];
+    writeFileSync(p.config, oldBytes);
+    writeFileSync(p.hash, hashLine(configBytes("edited-by-the-agent-earlier")));
+    recordIntent(p, sha(oldBytes), sha(newBytes));
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true, integrity: "rolled-back-interrupted-write" });
+    expect(sha256sumCheck(p.configDir)).toBe(true);
+  });
+
+  it("refuses a config that matches neither side of the recorded write, and keeps the record", () => {
+    const p = freshPaths();
+    const [oldBytes, newBytes] = [configBytes("old"), configBytes("new")];
+    writeConfigAndHash(p, oldBytes, LOCKED);
+    recordIntent(p, sha(oldBytes), sha(newBytes));
+    writeFileSync(p.config, configBytes("third"));
+    for (const posture of POSTURES) {
+      expect(verifyConfig(p, posture)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/openclaw\.json .*matches neither side of the interrupted write/),
+      });
+    }
+    expect(existsSync(p.intent)).toBe(true);
+    expect(readFileSync(p.hash, "utf8")).toBe(hashLine(oldBytes));
+  });
+
+  it("refuses a malformed intent record", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t"), LOCKED);
+    mkdirSync(p.stateDir, { recursive: true });
+    for (const record of ["{", '{"oldHash":null}', '{"oldHash":null,"newHash":"ABC"}', '{"oldHash":1,"newHash":"' + "a".repeat(64) + '"}']) {
+      writeFileSync(p.intent, record);
+      expect(verifyConfig(p, "locked")).toMatchObject({ ok: false, reason: expect.stringMatching(/config-write-intent\.json is malformed/) });
+      expect(existsSync(p.intent)).toBe(true);
+    }
+  });
+
+  it("removes stale temp files an interrupted write left behind", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("t"), LOCKED);
+    writeFileSync(join(p.configDir, `.${CONFIG_FILE}.tmp-999999999-abcd`), '{"half');
+    writeFileSync(join(p.configDir, `.${HASH_FILE}.tmp-999999999-abcd`), "");
+    writeFileSync(join(p.stateDir, `.${INTENT_FILE}.tmp-999999999-abcd`), "");
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
+    expect(readdirSync(p.configDir).sort()).toEqual([HASH_FILE, CONFIG_FILE]);
+    expect(readdirSync(p.stateDir)).toEqual([]);
+  });
+});
+
+describe("config writes under SIGKILL (fault injection)", () => {
+  const ROUNDS = 60;
+  const childScript = join(scratch, "config-writer-child.cjs");
+
+  beforeAll(() => {
+    const entry = join(scratch, "config-writer-child.ts");
+    writeFileSync(
+      entry,
+      `import { writeSync } from "node:fs";
+import { writeConfigAndHash } from ${JSON.stringify(join(ROOT, "supervisor/config-integrity.ts"))};
+const [configDir, stateDir] = process.argv.slice(2) as [string, string];
+writeSync(1, "ready\\n");
+for (let i = 0; ; i++) {
+  // Different sizes, so a torn or mixed write could never hash right by accident.
+  const body = { gateway: { auth: { token: i.toString(16).padStart(64, "0") } }, pad: "x".repeat((i % 2) * 65536) };
+  writeConfigAndHash({ configDir, stateDir }, Buffer.from(JSON.stringify(body)), { mode: 0o444, uid: 0, gid: 0 });
+  writeSync(1, ".");
+}
+`,
+    );
+    buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile: childScript, logLevel: "error" });
+  });
+
+  it("always boots after a kill: locked verification passes, completing or rolling back", async () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("initial"), LOCKED);
+    const seen = { verified: 0, completedBetweenRenames: 0, completedAfterRenames: 0, rolledBack: 0, writes: 0 };
+
+    for (let round = 0; round < ROUNDS; round++) {
+      const child = spawn(process.execPath, [childScript, p.configDir, p.stateDir], { stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      const exited = new Promise<void>((done) => child.on("exit", () => done()));
+      await new Promise<void>((ready) =>
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("ready")) ready();
+        }),
+      );
+      await sleep(Math.random() * 30);
+      child.kill("SIGKILL");
+      await exited;
+      seen.writes += out.split(".").length - 1;
+
+      const intentLeft = existsSync(p.intent);
+      const hashMatchedBefore = sha256sumCheck(p.configDir);
+      const verdict = verifyConfig(p, "locked");
+      expect(verdict.ok, `round ${round}: ${verdict.ok ? "" : verdict.reason}`).toBe(true);
+      if (!verdict.ok) continue;
+      expect(verdict.config).toHaveProperty("gateway.auth.token");
+      expect(() => JSON.parse(readFileSync(p.config, "utf8"))).not.toThrow();
+      expect(sha256sumCheck(p.configDir), `round ${round}: sha256sum -c after verify`).toBe(true);
+      expect(existsSync(p.intent)).toBe(false);
+      expect(readdirSync(p.configDir).sort()).toEqual([HASH_FILE, CONFIG_FILE]);
+
+      if (verdict.integrity === "verified") {
+        expect(intentLeft).toBe(false);
+        seen.verified++;
+      } else if (verdict.integrity === "rolled-back-interrupted-write") {
+        seen.rolledBack++;
+      } else if (verdict.integrity === "completed-interrupted-write") {
+        if (hashMatchedBefore) seen.completedAfterRenames++;
+        else seen.completedBetweenRenames++;
+      } else {
+        expect.fail(`round ${round}: unexpected integrity ${verdict.integrity}`);
+      }
+    }
+
+    console.log(
+      `[config fault injection] ${ROUNDS} SIGKILL rounds, ${seen.writes} complete writes reported: ` +
+        `${seen.verified} clean, ${seen.rolledBack} rolled back (killed before the config rename), ` +
+        `${seen.completedBetweenRenames} completed (killed between the config and hash renames), ` +
+        `${seen.completedAfterRenames} completed (killed after both renames, intent not yet cleared)`,
+    );
+    expect(sha256sumCheck(p.configDir)).toBe(true);
+    // The kills must have landed inside writes, or this test proved nothing.
+    expect(seen.rolledBack + seen.completedBetweenRenames + seen.completedAfterRenames).toBeGreaterThan(0);
+  });
+});
