@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULTS, resolveSettings, SettingsError, withPort } from "../../supervisor/settings.js";
+
+describe("settings", () => {
+  it("uses the SPEC defaults when nothing is set", () => {
+    const s = resolveSettings({}, undefined, "/etc/sandbox-supervisor/config.json");
+    expect(s).toEqual(DEFAULTS);
+    expect(s.configDir).toBe("/sandbox/.openclaw");
+    expect(s.gatewayPort).toBe(18789);
+    expect(s.posture).toBe("locked");
+    expect(withPort(s.healthUrl, s.gatewayPort)).toBe("http://127.0.0.1:18789/health");
+  });
+
+  it("lets the file override defaults and the environment override the file", () => {
+    const file = JSON.stringify({ gatewayPort: 1234, posture: "mutable", gatewayCommand: ["gw", "--port", "{port}"] });
+    const s = resolveSettings({ SUPERVISOR_GATEWAY_PORT: "4321", SUPERVISOR_REQUIRE_CAP_DROP: "1" }, file, "f.json");
+    expect(s.gatewayPort).toBe(4321);
+    expect(s.posture).toBe("mutable");
+    expect(s.requireCapDrop).toBe(true);
+    expect(s.gatewayCommand.map((a) => withPort(a, s.gatewayPort))).toEqual(["gw", "--port", "4321"]);
+  });
+
+  it("names the file or variable and what was expected for a bad value", () => {
+    const bad: Array<[NodeJS.ProcessEnv, string | undefined, RegExp]> = [
+      [{ SUPERVISOR_GATEWAY_PORT: "70000" }, undefined, /^SUPERVISOR_GATEWAY_PORT="70000": expected a port number/],
+      [{ SUPERVISOR_CONFIG_POSTURE: "open" }, undefined, /^SUPERVISOR_CONFIG_POSTURE="open": expected "locked" or "mutable"$/],
+      [{ SUPERVISOR_CONFIG_DIR: "relative/dir" }, undefined, /expected an absolute path/],
+      [{ SUPERVISOR_GATEWAY_COMMAND: "openclaw gateway" }, undefined, /expected a non-empty JSON array of strings/],
+      [{}, "{not json", /^f\.json: not valid JSON/],
+      [{}, "[]", /^f\.json: expected a JSON object of settings$/],
+      [{}, '{"gatewayPort": "18789"}', /^f\.json: "gatewayPort" must be a port number/],
+      [{}, '{"gatewayPrt": 1}', /^f\.json: unknown setting "gatewayPrt"/],
+    ];
+    for (const [env, file, pattern] of bad) {
+      expect(() => resolveSettings(env, file, "f.json")).toThrow(SettingsError);
+      expect(() => resolveSettings(env, file, "f.json")).toThrow(pattern);
+    }
+  });
+});
