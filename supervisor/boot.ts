@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { removeFileDurable, writeFileAtomic } from "./atomic-write.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { CONFIG_FILE, HASH_FILE, verifyConfig, writeConfigAndHash, type IntegrityPaths } from "./config-integrity.js";
+import { asUser } from "./effective-user.js";
 import { exitWith, STATUS } from "./exit.js";
 import { describeLock, lockConfig, unlockConfig } from "./immutable.js";
 import { runInitLoop } from "./init-loop.js";
@@ -78,7 +79,7 @@ function deliverToken(
     token = generateToken(settings.entropySource);
   } catch (error) {
     removeFileDurable(tokenFile);
-    for (const file of dotfiles(sandbox.home)) updateDotfile(file, undefined, dotfileOwner);
+    asUser(sandbox, () => dotfiles(sandbox.home).forEach((file) => updateDotfile(file, undefined, dotfileOwner)));
     delete process.env.OPENCLAW_GATEWAY_TOKEN;
     log(`token: none produced (${(error as Error).message}); removed the stale token file and marker blocks`);
     return undefined;
@@ -91,9 +92,11 @@ function deliverToken(
   }
   const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
   writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner });
-  const problems = dotfiles(sandbox.home)
-    .map((file) => updateDotfile(file, markerBlock(tokenFile), dotfileOwner))
-    .filter((p) => p !== undefined);
+  const problems = asUser(sandbox, () =>
+    dotfiles(sandbox.home)
+      .map((file) => updateDotfile(file, markerBlock(tokenFile), dotfileOwner))
+      .filter((p) => p !== undefined),
+  );
   const where = rootMode ? `${CONFIG_FILE} and ${tokenFile}` : `the gateway's environment and ${tokenFile}`;
   log(`token: new 64-hex token written to ${where}${problems.length ? `; marker blocks skipped: ${problems.join("; ")}` : ""}`);
   if (rootMode && settings.posture === "locked") {
@@ -187,7 +190,8 @@ export function boot(options: BootOptions): void {
         user: gateway,
         setpriv,
         nodeOptions,
-        extraEnv: { [GATEWAY_MARKER]: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+        // The guards act only where the marker is; a respawned gateway would run unguarded.
+        extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
         cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
       };
   const role = options.command ? `one-shot '${options.command[0]}'` : "gateway";

@@ -35,7 +35,7 @@ function readTrustedSource(sourceDir: string, name: string, owner: GuardOwner): 
   return readFileSync(source);
 }
 
-/** Checks a staged copy: regular file, not a symlink, mode 0444, right owner, same bytes. */
+/** Checks a staged file: regular file, not a symlink, mode 0444, right owner, same bytes. */
 export function verifyStagedGuard(path: string, expected: Buffer, owner: GuardOwner): void {
   let st;
   try {
@@ -62,18 +62,28 @@ function replaceForeignEntry(path: string): void {
   }
 }
 
+// Node decides whether a .js file is CommonJS or ESM from the nearest package.json, and
+// /tmp is writable by the sandbox user: an invalid /tmp/package.json would make every
+// process that requires the guards die at startup. So the scope is pinned as well.
+export const PACKAGE_SCOPE = Buffer.from('{"type":"commonjs"}\n');
+
+function stagePinned(path: string, bytes: Buffer, owner: GuardOwner): void {
+  replaceForeignEntry(path);
+  try {
+    writeFileAtomic(path, bytes, { mode: 0o444, uid: owner.uid, gid: owner.gid });
+  } catch (error) {
+    throw new GuardError(`cannot stage ${path}: ${(error as Error).message}`);
+  }
+  verifyStagedGuard(path, bytes, owner);
+}
+
 /** Stages and verifies every guard; returns the staged paths in load order. */
 export function stageGuards(sourceDir: string, tmpDir: string, owner: GuardOwner): string[] {
+  stagePinned(join(tmpDir, "package.json"), PACKAGE_SCOPE, owner);
   return GUARD_NAMES.map((name) => {
     const bytes = readTrustedSource(sourceDir, name, owner);
     const staged = stagedGuardPath(tmpDir, name);
-    replaceForeignEntry(staged);
-    try {
-      writeFileAtomic(staged, bytes, { mode: 0o444, uid: owner.uid, gid: owner.gid });
-    } catch (error) {
-      throw new GuardError(`cannot stage ${staged}: ${(error as Error).message}`);
-    }
-    verifyStagedGuard(staged, bytes, owner);
+    stagePinned(staged, bytes, owner);
     return staged;
   });
 }

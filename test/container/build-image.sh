@@ -40,9 +40,18 @@ trap 'rm -rf "$STAGE"' EXIT
 CTX="$STAGE/context" # the build log lives next to it, not inside the context
 mkdir "$CTX"
 cp "$ROOT/image/Dockerfile" "$CTX/Dockerfile"
+cp -r "$ROOT/image/files" "$CTX/files"
 cp "$BIN" "$CTX/supervisor"
-# COPY keeps the mode, and a later RUN chmod would duplicate the binary in another layer.
-chmod 0755 "$CTX/supervisor"
+# The gateway's Node runtime: the same official binary the executables are built on.
+NODE_BIN=$(ls "$ROOT"/.cache/node/node-v*-linux-"$BIN_ARCH"/bin/node 2>/dev/null | head -n1)
+[ -n "$NODE_BIN" ] || die "no Node runtime for $BIN_ARCH in .cache/node; run: node build.mjs"
+cp "$NODE_BIN" "$CTX/node"
+mkdir -p "$CTX/preloads" "$CTX/test-gateway"
+cp "$ROOT"/preloads/*.js "$CTX/preloads/"
+cp "$ROOT/test/gateway/server.js" "$CTX/test-gateway/server.js"
+# COPY keeps the mode, and a later RUN chmod would duplicate the binaries in another layer.
+chmod 0755 "$CTX/supervisor" "$CTX/node"
+chmod 0644 "$CTX"/preloads/*.js "$CTX/test-gateway/server.js"
 
 OLD_ID=$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)
 log "building $TAG from $BASE with $BIN"

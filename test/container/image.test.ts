@@ -37,7 +37,7 @@ describe.skipIf(!dockerAvailable())("test image (amd64)", () => {
       image,
     ]);
     expect(res.code).toBe(0);
-    expect(res.stdout.trim()).toBe('["/usr/local/bin/supervisor","run","--"]|SIGTERM|/');
+    expect(res.stdout.trim()).toBe('["/usr/local/bin/supervisor","boot"]|SIGTERM|/');
   });
 
   it("installs the binary root:root 0755", async () => {
