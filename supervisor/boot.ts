@@ -201,11 +201,12 @@ export function boot(options: BootOptions): void {
     graceSeconds: settings.stopGraceSeconds,
     launch: buildLaunch(plan, process.env, dropsApplied),
     afterLaunch: (pid, abort) => {
-      if (!rootMode) return log(`launch: ${role} pid ${pid} as ${who}`);
+      log(`launch: ${role} pid ${pid} as ${who}`);
+      if (!rootMode) return;
       void childResidualCapabilities(pid).then((kept) => {
         if (kept === undefined) return;
-        if (kept.length === 0) return log(`launch: ${role} pid ${pid} as ${who}; none of the must-drop capabilities in its bounding set`);
-        const message = `launch: ${role} pid ${pid} keeps ${kept.map((c) => `cap_${c}`).join(", ")} in its bounding set`;
+        if (kept.length === 0) return log(`capabilities: ${role} pid ${pid} has none of the must-drop capabilities in its bounding set`);
+        const message = `capabilities: ${role} pid ${pid} keeps ${kept.map((c) => `cap_${c}`).join(", ")} in its bounding set`;
         if (settings.requireCapDrop) abort(STATUS.refused, `${message}; SUPERVISOR_REQUIRE_CAP_DROP=1: stopped it`);
         else log(message, "[SECURITY]");
       });

@@ -3,8 +3,9 @@
 // by environment variables. Resolution is pure; bad values are one-line errors naming
 // the file or variable and what was expected.
 import { readFileSync } from "node:fs";
+export type { Posture } from "./config-integrity.js";
 
-export type Posture = "locked" | "mutable";
+import type { Posture } from "./config-integrity.js";
 
 export interface Settings {
   /** Config directory holding openclaw.json and .config-hash. */
@@ -33,6 +34,18 @@ export interface Settings {
   requireCapDrop: boolean;
   /** Where the token's 32 random bytes are read from. */
   entropySource: string;
+  /** Crash loop: first backoff, cap, stable period, quarantine threshold and window (seconds, count). */
+  backoffInitialSeconds: number;
+  backoffMaxSeconds: number;
+  stableAfterSeconds: number;
+  quarantineAfter: number;
+  quarantineWindowSeconds: number;
+  /** Watchdog: how long a new gateway may take to become healthy, probe period and timeout. */
+  bootGraceSeconds: number;
+  probeIntervalSeconds: number;
+  probeTimeoutSeconds: number;
+  /** Consecutive failed probes of a running gateway before the watchdog replaces it. */
+  unhealthyThreshold: number;
 }
 
 export const DEFAULT_SETTINGS_FILE = "/etc/sandbox-supervisor/config.json";
@@ -53,9 +66,18 @@ export const DEFAULTS: Settings = {
   stopGraceSeconds: 10,
   requireCapDrop: false,
   entropySource: "/dev/urandom",
+  backoffInitialSeconds: 1,
+  backoffMaxSeconds: 60,
+  stableAfterSeconds: 60,
+  quarantineAfter: 5,
+  quarantineWindowSeconds: 300,
+  bootGraceSeconds: 30,
+  probeIntervalSeconds: 5,
+  probeTimeoutSeconds: 2,
+  unhealthyThreshold: 3,
 };
 
-type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag";
+type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag" | "count";
 
 /** Each setting: its key in the config file, its environment variable, its kind. */
 const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
@@ -74,6 +96,15 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
   requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
   entropySource: { env: "SUPERVISOR_ENTROPY_SOURCE", kind: "path" },
+  backoffInitialSeconds: { env: "SUPERVISOR_BACKOFF_INITIAL", kind: "seconds" },
+  backoffMaxSeconds: { env: "SUPERVISOR_BACKOFF_MAX", kind: "seconds" },
+  stableAfterSeconds: { env: "SUPERVISOR_STABLE_AFTER", kind: "seconds" },
+  quarantineAfter: { env: "SUPERVISOR_QUARANTINE_AFTER", kind: "count" },
+  quarantineWindowSeconds: { env: "SUPERVISOR_QUARANTINE_WINDOW", kind: "seconds" },
+  bootGraceSeconds: { env: "SUPERVISOR_BOOT_GRACE", kind: "seconds" },
+  probeIntervalSeconds: { env: "SUPERVISOR_PROBE_INTERVAL", kind: "seconds" },
+  probeTimeoutSeconds: { env: "SUPERVISOR_PROBE_TIMEOUT", kind: "seconds" },
+  unhealthyThreshold: { env: "SUPERVISOR_UNHEALTHY_THRESHOLD", kind: "count" },
 };
 
 export class SettingsError extends Error {}
@@ -87,6 +118,7 @@ const EXPECTED: Record<Kind, string> = {
   posture: '"locked" or "mutable"',
   seconds: "a number of seconds from 0 to 3600",
   flag: '"1"/"0" or true/false',
+  count: "a whole number from 1 to 1000",
 };
 
 /** Parses one value; `fromEnv` values are strings, file values are JSON values. */
@@ -120,6 +152,10 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
     case "seconds": {
       const n = fromEnv ? (/^\d+(\.\d+)?$/.test(raw as string) ? Number(raw) : NaN) : raw;
       return typeof n === "number" && n >= 0 && n <= 3600 ? n : undefined;
+    }
+    case "count": {
+      const n = fromEnv ? (/^\d+$/.test(raw as string) ? Number(raw) : NaN) : raw;
+      return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 1000 ? n : undefined;
     }
     case "flag":
       if (fromEnv) return raw === "1" ? true : raw === "0" || raw === "" ? false : undefined;

@@ -275,7 +275,7 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
       const name = await bootGateway(image(), ["--cap-drop", "SETPCAP"]);
       const output = await logs(name);
       expect(output).toMatch(/\[SECURITY\] capabilities: PID 1 keeps .*net_raw.* \(no CAP_SETPCAP to drop them\)/);
-      expect(output).toMatch(/\[SECURITY\] launch: gateway pid \d+ keeps .*cap_setuid.*cap_setgid/);
+      expect(output).toMatch(/\[SECURITY\] capabilities: gateway pid \d+ keeps .*cap_setuid.*cap_setgid/);
       const strict = await runContainer(["--cap-drop", "SETPCAP", "-e", "SUPERVISOR_REQUIRE_CAP_DROP=1", image()]);
       expect(strict.code).toBe(78);
       expect(strict.stderr).toMatch(/\[SECURITY\] capabilities: a launched child would keep .*SUPERVISOR_REQUIRE_CAP_DROP=1 refuses the launch/);
