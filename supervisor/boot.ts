@@ -28,6 +28,8 @@ import { dotfiles, markerBlock, PROXY_ENV_FILE, proxyEnvScript, TOKEN_ENV_FILE, 
 import { findSetpriv } from "./step-down.js";
 import { generateToken, tokenEnvFile, withGatewayToken } from "./token.js";
 import { findUser, type UserEntry } from "./users.js";
+import { serveGateway } from "./gateway-service.js";
+import type { PreparedLaunch } from "./supervise.js";
 
 export interface BootOptions {
   /** A one-shot command to run as the sandbox user instead of the gateway. */
@@ -105,6 +107,28 @@ function deliverToken(
   return token;
 }
 
+/** Step 5, also run before every relaunch: stage and verify the guards, write the proxy env. */
+function stageGuardsAndEnvironment(settings: Settings, owner: { uid: number; gid: number }): string {
+  const staged = stageGuards(settings.preloadSourceDir, settings.tmpDir, owner);
+  const nodeOptions = composeNodeOptions(process.env.NODE_OPTIONS, staged);
+  writeFileAtomic(
+    join(settings.tmpDir, PROXY_ENV_FILE),
+    proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env),
+    { mode: 0o444, ...owner },
+  );
+  log(`preload guards: staged and verified ${staged.join(", ")}`);
+  return nodeOptions;
+}
+
+/** Logs the capabilities the real child kept; resolves with them (undefined if it is gone). */
+async function reportChildCapabilities(role: string, pid: number): Promise<string[] | undefined> {
+  const kept = await childResidualCapabilities(pid);
+  if (kept === undefined) return undefined;
+  if (kept.length === 0) log(`capabilities: ${role} pid ${pid} has none of the must-drop capabilities in its bounding set`);
+  else log(`capabilities: ${role} pid ${pid} keeps ${kept.map((c) => `cap_${c}`).join(", ")} in its bounding set`, "[SECURITY]");
+  return kept;
+}
+
 export function boot(options: BootOptions): void {
   const callerCwd = process.cwd();
   process.chdir("/");
@@ -118,9 +142,11 @@ export function boot(options: BootOptions): void {
   const rootMode = process.getuid!() === 0;
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
+  let supervisorKept: string[] = [];
   if (rootMode) {
     const outcome = dropOwnCapabilities();
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
+    if (outcome.kind === "residual") supervisorKept = outcome.residual;
   } else {
     log(
       `non-root mode (uid ${process.getuid!()}): no capability drop, no step-down to separate users, ` +
@@ -156,14 +182,7 @@ export function boot(options: BootOptions): void {
   const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
   let nodeOptions: string;
   try {
-    const staged = stageGuards(settings.preloadSourceDir, settings.tmpDir, owner);
-    nodeOptions = composeNodeOptions(process.env.NODE_OPTIONS, staged);
-    writeFileAtomic(
-      join(settings.tmpDir, PROXY_ENV_FILE),
-      proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env),
-      { mode: 0o444, ...owner },
-    );
-    log(`preload guards: staged and verified ${staged.join(", ")}`);
+    nodeOptions = stageGuardsAndEnvironment(settings, owner);
   } catch (error) {
     if (error instanceof GuardError) refuse(`refusing unguarded gateway launch: ${error.message}`, true);
     throw error;
@@ -176,40 +195,60 @@ export function boot(options: BootOptions): void {
     const message = `capabilities: a launched child would keep ${residual.join(",")}${dropsApplied ? "" : " (no CAP_SETPCAP for setpriv)"}`;
     if (settings.requireCapDrop) refuse(`${message}; SUPERVISOR_REQUIRE_CAP_DROP=1 refuses the launch`, true);
   }
-  const plan: LaunchPlan = options.command
-    ? {
-        command: options.command,
-        user: rootMode ? sandbox : undefined,
-        setpriv,
-        nodeOptions,
-        extraEnv: {},
-        cwd: callerCwd,
-      }
-    : {
-        command: settings.gatewayCommand.map((arg) => withPort(arg, settings.gatewayPort)),
-        user: gateway,
-        setpriv,
-        nodeOptions,
-        // The guards act only where the marker is; a respawned gateway would run unguarded.
-        extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
-        cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
-      };
   const role = options.command ? `one-shot '${options.command[0]}'` : "gateway";
-  const who = plan.user?.name ?? `uid ${process.getuid!()}`;
-  runInitLoop({
+  if (options.command) {
+    const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
+    const who = plan.user?.name ?? `uid ${process.getuid!()}`;
+    return runInitLoop({
+      addon: loadAddonOrExit(),
+      graceSeconds: settings.stopGraceSeconds,
+      launch: buildLaunch(plan, process.env, dropsApplied),
+      afterLaunch: (pid, abort) => {
+        log(`launch: ${role} pid ${pid} as ${who}`);
+        if (!rootMode) return;
+        void reportChildCapabilities(role, pid).then((kept) => {
+          if (kept?.length && settings.requireCapDrop) abort(STATUS.refused, `${role} kept capabilities; SUPERVISOR_REQUIRE_CAP_DROP=1: stopped it`);
+        });
+      },
+    });
+  }
+
+  const gatewayPlan: LaunchPlan = {
+    command: settings.gatewayCommand.map((arg) => withPort(arg, settings.gatewayPort)),
+    user: gateway,
+    setpriv,
+    nodeOptions,
+    // The guards act only where the marker is; a respawned gateway would run unguarded.
+    extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+    cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
+  };
+  let firstLaunch = true;
+  // Every relaunch re-verifies the config and re-stages the guards (SPEC 4); the first
+  // launch uses what the boot chain has just done.
+  const prepareLaunch = (): PreparedLaunch => {
+    if (!firstLaunch) {
+      const again = verifyConfig(paths, settings.posture);
+      if (!again.ok) return { ok: false, layer: "config integrity", message: again.reason };
+      try {
+        gatewayPlan.nodeOptions = stageGuardsAndEnvironment(settings, owner);
+      } catch (error) {
+        if (error instanceof GuardError) return { ok: false, layer: "guards missing", message: error.message };
+        return { ok: false, layer: "guards missing", message: (error as Error).message };
+      }
+    }
+    firstLaunch = false;
+    return { ok: true, launch: buildLaunch(gatewayPlan, process.env, dropsApplied) };
+  };
+  serveGateway({
     addon: loadAddonOrExit(),
-    graceSeconds: settings.stopGraceSeconds,
-    launch: buildLaunch(plan, process.env, dropsApplied),
-    afterLaunch: (pid, abort) => {
-      log(`launch: ${role} pid ${pid} as ${who}`);
-      if (!rootMode) return;
-      void childResidualCapabilities(pid).then((kept) => {
-        if (kept === undefined) return;
-        if (kept.length === 0) return log(`capabilities: ${role} pid ${pid} has none of the must-drop capabilities in its bounding set`);
-        const message = `capabilities: ${role} pid ${pid} keeps ${kept.map((c) => `cap_${c}`).join(", ")} in its bounding set`;
-        if (settings.requireCapDrop) abort(STATUS.refused, `${message}; SUPERVISOR_REQUIRE_CAP_DROP=1: stopped it`);
-        else log(message, "[SECURITY]");
-      });
+    settings,
+    rootMode,
+    gatewayUid: gateway?.uid ?? process.getuid!(),
+    prepareLaunch,
+    afterLaunch: (pid) => {
+      log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
+      return rootMode ? reportChildCapabilities(role, pid) : Promise.resolve([]);
     },
+    supervisorKept: supervisorKept,
   });
 }

@@ -5,12 +5,17 @@ import { writeSync } from "node:fs";
 import { STATUS } from "./exit.js";
 import { boot } from "./boot.js";
 import { runInit } from "./run.js";
+import { runControlCommand } from "./control-commands.js";
 
 const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
 
 const USAGE = `Usage:
   supervisor boot [[--] COMMAND [ARGS...]]
   supervisor run [--user NAME] [--grace SECONDS] -- COMMAND [ARGS...]
+  supervisor restart [--timeout SECONDS] [--json] [--expect-pid PID --expect-start-time T]
+  supervisor status [--json]
+  supervisor health
+  supervisor stop [--json]
   supervisor --version
   supervisor --help
 
@@ -20,14 +25,28 @@ Commands:
             user sandbox, exiting with its status. Settings: docs/configuration.md.
   run       Run COMMAND as PID 1's only child: forward signals, reap every orphan,
             exit with COMMAND's status (128+N if killed by signal N).
+  restart   Ask PID 1 to stop the gateway, relaunch it and wait until it is healthy;
+            prints the new pid. One restart at a time; others wait for it.
+  status    Print the gateway's state, pid, uptime, restarts, last exit, capabilities.
+  health    Exit 0 iff the gateway is healthy (Docker HEALTHCHECK, Kubernetes probes).
+  stop      Ask PID 1 to stop the gateway; it stays stopped until 'supervisor restart'.
 
 Options of run:
   --user NAME        run COMMAND as NAME (uid, gid and supplementary groups) via setpriv
   --grace SECONDS    after TERM/INT/QUIT, wait this long before SIGKILL of everything
                      left (default 8, below Docker's 10 s stop timeout)
 
-Exit status: COMMAND's status; 2 usage error; 78 boot refused; 125 the supervisor
-itself failed; 126 COMMAND cannot be executed; 127 COMMAND not found.
+Options of restart, status, stop:
+  --timeout SECONDS  restart: give up after SECONDS, from 1 to 3600 (default 60)
+  --json             print one JSON line on stdout and no progress
+  --expect-pid PID --expect-start-time T
+                     restart only if that is still the running gateway
+
+Exit status of boot and run: COMMAND's status; 2 usage error; 78 boot refused;
+125 the supervisor itself failed; 126 COMMAND cannot be executed; 127 COMMAND not found.
+Exit status of restart, status, health, stop: 0 done (health: healthy); 1 failed
+(health: not healthy); 2 usage error; 3 busy; 4 supervisor unavailable; 78 bad settings.
+Each command: docs/supervisor-<command>.md.
 `;
 
 function print(text: string, fd = 1): void {
@@ -105,6 +124,11 @@ function main(argv: string[]): void {
       return runCommand(rest);
     case "boot":
       return bootCommand(rest);
+    case "restart":
+    case "status":
+    case "health":
+    case "stop":
+      return runControlCommand(command, rest, USAGE);
     case undefined:
       return usageError("missing command");
     default:

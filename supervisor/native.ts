@@ -18,6 +18,15 @@ export interface NativeAddon {
   /** fork + setpgid + (tcsetpgrp) + execve; throws an Error with .errno if exec fails. */
   spawnIsolated(file: string, argv: string[], envp: string[], cwd: string, foreground: boolean): number;
   setChildSubreaper(): boolean;
+  /**
+   * Signals pid only while it is still the process that started at expectedStartTime
+   * (/proc/<pid>/stat field 22), through a pidfd so a recycled pid is never hit.
+   * 0 signalled (pidfd); 1 signalled with kill(2) after the check (no pidfd support:
+   * a microsecond-wide reuse window); -ESRCH gone or a zombie; -EXDEV the pid belongs to
+   * another process; other -errno from the kernel (-EPERM, -EINVAL). Throws only on bad
+   * arguments (pid <= 0, a start time that is not a non-negative integer).
+   */
+  pidfdSignal(pid: number, expectedStartTime: number, signal: number): number;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";

@@ -6,6 +6,7 @@
 //   reapZombies(exclude: Int32Array) -> number[]  flat [pid, rawWaitStatus, ...]
 //   spawnIsolated(file, argv[], envp[], cwd, foreground) -> pid (throws with .errno)
 //   setChildSubreaper() -> boolean
+//   pidfdSignal(pid, expectedStartTime, signal) -> 0 | 1 | -errno (see pidfd_signal below)
 #define _GNU_SOURCE
 #include <node_api.h>
 
@@ -18,9 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+// Same numbers on x86_64 and aarch64 (and every other arch since Linux 5.1/5.3).
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -277,11 +287,114 @@ static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Reads state and start time (field 22) of "/proc/<pid>/stat": 0, or -errno (-ESRCH
+// when the process is gone, -EIO when the line cannot be parsed).
+static int read_start_time(pid_t pid, char *state, unsigned long long *start_time) {
+  char path[64];
+  char buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? -ESRCH : -errno;
+  ssize_t n;
+  do {
+    n = read(fd, buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  close(fd);
+  // A task that is reaped between open and read makes the read fail with ESRCH.
+  if (n < 0) return -err;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (p == NULL || p[1] != ' ' || p[2] == '\0') return -EIO;
+  p += 2;
+  *state = *p++;
+  // Fields 4 .. 21 (ppid .. itrealvalue) are skipped; field 22 is starttime.
+  for (int field = 4; field < 22; field++) {
+    if (*p != ' ') return -EIO;
+    while (*p == ' ') p++;
+    while (*p != ' ' && *p != '\0') p++;
+  }
+  char *end;
+  errno = 0;
+  unsigned long long value = strtoull(p, &end, 10);
+  if (end == p || errno != 0) return -EIO;
+  *start_time = value;
+  return 0;
+}
+
+// Checks that pid still has the expected start time: 0, -ESRCH (gone or a zombie) or
+// -EXDEV (the pid now belongs to another process).
+static int check_start_time(pid_t pid, unsigned long long expected) {
+  char state;
+  unsigned long long start_time;
+  int rc = read_start_time(pid, &state, &start_time);
+  if (rc != 0) return rc;
+  if (start_time != expected) return -EXDEV;
+  if (state == 'Z' || state == 'X') return -ESRCH;
+  return 0;
+}
+
+// pidfdSignal(pid, expectedStartTime, signal) signals the process only if it is still the
+// one that started at expectedStartTime, without a pid-reuse window:
+//   1. pidfd_open(pid) refers to whatever process holds pid now;
+//   2. /proc/<pid>/stat is read and its start time compared. A match proves the pidfd
+//      refers to the expected process: that process already held pid before step 1 and
+//      still held it at step 2, so it held it at step 1;
+//   3. pidfd_send_signal reaches that process or, if it has died since, fails with ESRCH;
+//      it never reaches a process that took the pid over.
+// Returns 0 signalled through a pidfd; 1 signalled with kill(2) after the check because
+// pidfd_open is unavailable (ENOSYS: kernel < 5.3; EPERM: a seccomp filter), which leaves
+// a window of a few microseconds between check and kill; -ESRCH gone or a zombie; -EXDEV
+// the pid belongs to another process (start time differs); any other -errno as returned
+// by the kernel (-EPERM not allowed to signal, -EINVAL bad signal number or pid not a
+// thread-group leader, -EMFILE out of descriptors).
+static napi_value pidfd_signal(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "pidfdSignal(pid, expectedStartTime, signal) needs 3 arguments");
+    return NULL;
+  }
+  int32_t pid;
+  double expected_double;
+  int32_t sig;
+  if (napi_get_value_int32(env, args[0], &pid) != napi_ok || napi_get_value_double(env, args[1], &expected_double) != napi_ok ||
+      napi_get_value_int32(env, args[2], &sig) != napi_ok) {
+    napi_throw_type_error(env, NULL, "pidfdSignal: pid, expectedStartTime and signal must be numbers");
+    return NULL;
+  }
+  // pid <= 0 would address process groups or every process through kill(2).
+  if (pid <= 0 || !(expected_double >= 0 && expected_double <= 9007199254740991.0) ||
+      expected_double != (double)(unsigned long long)expected_double) {
+    napi_throw_range_error(env, NULL, "pidfdSignal: pid must be > 0 and expectedStartTime a non-negative integer");
+    return NULL;
+  }
+  unsigned long long expected = (unsigned long long)expected_double;
+
+  int rc;
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (pidfd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    rc = check_start_time(pid, expected);
+    if (rc == 0) rc = kill(pid, sig) == 0 ? 1 : -errno;
+  } else if (pidfd < 0) {
+    rc = -errno;
+  } else {
+    rc = check_start_time(pid, expected);
+    if (rc == 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) != 0) rc = -errno;
+    close(pidfd);
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, rc, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reapZombies", NULL, reap_zombies, NULL, NULL, NULL, napi_default, NULL},
       {"spawnIsolated", NULL, spawn_isolated, NULL, NULL, NULL, napi_default, NULL},
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
+      {"pidfdSignal", NULL, pidfd_signal, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
