@@ -112,9 +112,7 @@ export type SignalOutcome = "signalled" | "gone" | "mismatch";
 /** What signalProven needs of the native addon (supervisor/native/reaper.c). */
 export type PidfdSignaller = Pick<NativeAddon, "pidfdSignal">;
 
-// Linux errno values, the same on x86_64 and aarch64 (asm-generic/errno-base.h).
-const ESRCH = 3;
-const EXDEV = 18;
+const { ESRCH, EXDEV } = constants.errno;
 
 /**
  * Re-proves the identity, then signals through the addon, which re-checks the start time
