@@ -5,8 +5,20 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CHILD_MUST_NOT_HAVE, decodeCapabilityMask, SUPERVISOR_DROPS } from "../../supervisor/capabilities.js";
+import {
+  bootGateway as bootGatewayIn,
+  boundingSet,
+  CONFIG,
+  configToken,
+  containerTracker,
+  hostChildPid,
+  hostPid,
+  LISTENING,
+  logs,
+  waitForLog,
+} from "../helpers/sandbox-container.js";
 import {
   docker,
   dockerAvailable,
@@ -20,59 +32,9 @@ import {
 } from "../helpers/docker.js";
 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
-const CONFIG = "/sandbox/.openclaw/openclaw.json";
-const LISTENING = "[test-gateway] listening on 127.0.0.1:18789";
 
-const containers: string[] = [];
-afterAll(async () => {
-  for (const name of containers) await removeContainer(name);
-});
-
-function track(name = uniqueName("ssv-boot")): string {
-  containers.push(name);
-  return name;
-}
-
-async function logs(name: string): Promise<string> {
-  const result = await docker(["logs", name]);
-  return result.stdout + result.stderr;
-}
-
-/** Resolves once `text` has appeared `times` times in the container's log. */
-async function waitForLog(name: string, text: string, times = 1, timeoutMs = 30_000): Promise<void> {
-  await waitFor(async () => (await logs(name)).split(text).length - 1 >= times, timeoutMs, 100).catch(async (error) => {
-    throw new Error(`${(error as Error).message}\n--- logs of ${name}:\n${await logs(name)}`);
-  });
-}
-
-async function bootGateway(image: string, runArgs: string[] = []): Promise<string> {
-  const name = track();
-  await startContainer(name, [...runArgs, image]);
-  await waitForLog(name, LISTENING);
-  return name;
-}
-
-async function configToken(name: string): Promise<string> {
-  const result = await exec(name, ["cat", CONFIG]);
-  return (JSON.parse(result.stdout) as { gateway: { auth: { token: string } } }).gateway.auth.token;
-}
-
-async function hostPid(name: string): Promise<number> {
-  const result = await docker(["inspect", "-f", "{{.State.Pid}}", name]);
-  return Number(result.stdout.trim());
-}
-
-/** Host pid of the gateway: the one child of the container's PID 1. */
-function hostChildPid(pid1: number): number {
-  const children = readFileSync(`/proc/${pid1}/task/${pid1}/children`, "utf8").trim().split(" ");
-  expect(children).toHaveLength(1);
-  return Number(children[0]);
-}
-
-function boundingSet(hostProcessPid: number): Set<string> {
-  const status = readFileSync(`/proc/${hostProcessPid}/status`, "utf8");
-  return decodeCapabilityMask(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]!);
-}
+const track = containerTracker("ssv-boot");
+const bootGateway = (image: string, runArgs: string[] = []) => bootGatewayIn(track, image, runArgs);
 
 /** /whoami of the gateway, asked from a login shell of the sandbox user with its token. */
 async function whoamiFromSandboxShell(name: string): Promise<Record<string, unknown>> {
@@ -159,8 +121,8 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
       await docker(["stop", first]);
       const snapshot = `ssv-boot-snapshot:${Date.now()}`;
       expect((await docker(["commit", first, snapshot])).code).toBe(0);
+      const name = track();
       try {
-        const name = track();
         await startContainer(name, ["-e", "SUPERVISOR_ENTROPY_SOURCE=/nonexistent", snapshot]);
         await waitForLog(name, LISTENING);
         expect(await logs(name)).toContain("token: none produced (cannot open /nonexistent: ENOENT)");
@@ -170,7 +132,7 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
         const shell = await exec(name, ["bash", "-lc", 'printf %s "${OPENCLAW_GATEWAY_TOKEN-unset}"'], { user: "sandbox" });
         expect(shell.stdout).toBe("unset");
       } finally {
-        await removeContainer(containers.at(-1)!);
+        await removeContainer(name);
         await docker(["rmi", snapshot]);
       }
     });
