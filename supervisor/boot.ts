@@ -90,7 +90,12 @@ function deliverToken(
     unlockConfig(settings.configDir, CONFIG_FILES);
     applyPosture(settings, sandbox);
     const bytes = Buffer.from(`${JSON.stringify(withGatewayToken(config, token), null, 2)}\n`);
-    writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox));
+    try {
+      writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox));
+    } catch (error) {
+      const hint = settings.posture === "mutable" ? " (mutable posture: root must be in the sandbox user's group)" : "";
+      refuse(`token: cannot write the config: ${(error as Error).message}${hint}`);
+    }
   }
   const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
   writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner });
@@ -130,6 +135,15 @@ async function reportChildCapabilities(role: string, pid: number): Promise<strin
 }
 
 export function boot(options: BootOptions): void {
+  try {
+    bootChain(options);
+  } catch (error) {
+    // Anything not refused on purpose above is still one line, not a stack trace.
+    exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+function bootChain(options: BootOptions): void {
   const callerCwd = process.cwd();
   process.chdir("/");
   let settings: Settings;

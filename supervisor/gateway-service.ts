@@ -6,6 +6,7 @@
 import { startControlServer } from "./control-server.js";
 import { controlSocketPath } from "./control-protocol.js";
 import { exitWith } from "./exit.js";
+import { readIdentity } from "./identity.js";
 import { log } from "./log.js";
 import type { NativeAddon } from "./native.js";
 import { Reaper } from "./reaper.js";
@@ -31,6 +32,12 @@ export function serveGateway(o: GatewayServiceOptions): void {
   const isPid1 = process.pid === 1;
   if (!isPid1 && !o.addon.setChildSubreaper()) {
     log("not PID 1 and cannot become a child subreaper: orphaned processes will not be reaped by the supervisor");
+  }
+  // Signals to strays go through pidfds; without them a recycled pid is only ruled out by
+  // the start-time check just before kill(), which leaves a window of microseconds.
+  const ownStartTime = readIdentity(process.pid)?.startTime;
+  if (ownStartTime !== undefined && o.addon.pidfdSignal(process.pid, ownStartTime, 0) === 1) {
+    log("pidfd_open is unavailable (old kernel or seccomp): signals are checked by start time just before kill()", "[SECURITY]");
   }
   const supervisor = new GatewaySupervisor({
     addon: o.addon,
