@@ -335,8 +335,10 @@ export class GatewaySupervisor implements ControlHandler {
     }
     removeFileDurable(this.o.stateFile);
     const outcome = signalProven(this.o.addon, recorded, "SIGKILL");
+    // After a container restart the record is simply old (/run is not a tmpfs in Docker):
+    // the pid names some other process now, which is exactly what must not be signalled.
     if (outcome === "mismatch") {
-      log(`recorded gateway pid ${recorded.pid} is now another process (start time or uid differs): not signalled`, "[SECURITY]");
+      log(`recorded gateway pid ${recorded.pid} is now another process (start time or uid differs): not signalled`);
     } else if (outcome === "signalled") {
       log(`stopped leftover gateway pid ${recorded.pid} from an earlier supervisor`);
       this.killTree(recorded);

@@ -223,7 +223,7 @@ describe.skipIf(!dockerAvailable())("gateway supervision in a container (amd64)"
       expect(spawnSync("docker", ["cp", "-", `${name}:/run/`], { input: tar.stdout }).status).toBe(0);
       await docker(["start", name]);
       await waitForLog(name, LISTENING);
-      expect(await logs(name)).toContain("[SECURITY] recorded gateway pid 1 is now another process (start time or uid differs): not signalled");
+      expect(await logs(name)).toContain("[supervisor] recorded gateway pid 1 is now another process (start time or uid differs): not signalled");
       expect((await status(name)).state).toBe("healthy");
     });
   });
