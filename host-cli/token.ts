@@ -1,0 +1,20 @@
+// Where `sandboxctl token` reads the gateway token, and how. The source is the token env
+// file the supervisor writes at every boot (SPEC 3.4), not openclaw.json: it is written in
+// both modes (in non-root mode the config is read-only and keeps the image's empty token,
+// and the gateway gets the token from this file's value), it holds nothing but the token,
+// and the supervisor removes it when no token could be produced, so it is never stale.
+import { join } from "node:path";
+import { TOKEN_ENV_FILE } from "../supervisor/shell-env.js";
+import { isToken, tokenEnvFile } from "../supervisor/token.js";
+
+/** The default tmpDir of the supervisor's settings (docs/configuration.md). */
+export const TOKEN_FILE = join("/tmp", TOKEN_ENV_FILE);
+
+/** The file is one line, `export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`; it is never bigger than this. */
+export const MAX_TOKEN_FILE_BYTES = 4096;
+
+/** Pure: the token in the file's text, or undefined unless the text is exactly what the supervisor writes. */
+export function parseTokenFile(text: string): string | undefined {
+  const candidate = /^export OPENCLAW_GATEWAY_TOKEN='([0-9a-f]{64})'\n$/.exec(text)?.[1];
+  return isToken(candidate) && tokenEnvFile(candidate) === text ? candidate : undefined;
+}
