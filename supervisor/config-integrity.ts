@@ -15,6 +15,13 @@ import { log } from "./log.js";
 export const CONFIG_FILE = "openclaw.json";
 export const HASH_FILE = ".config-hash";
 export const INTENT_FILE = "config-write-intent.json";
+/**
+ * The hash of the config the supervisor last wrote, kept in the root-only state directory.
+ * The config directory's own hash proves only that the two files agree; whoever can
+ * replace the whole directory (its parent belongs to the sandbox user) can make them
+ * agree. The anchor is out of that user's reach.
+ */
+export const ANCHOR_FILE = "trusted-config-hash";
 
 export type Posture = "locked" | "mutable";
 
@@ -133,19 +140,29 @@ function refuse(reason: string): Verdict {
 type Resolution = { integrity: Integrity } | { refused: string };
 
 /** Completes or rolls back the supervisor's own interrupted write, or refuses a foreign change. */
-function resolveIntent(intentPath: string, intent: Intent, configPath: string, hashPath: string, config: FileState, hashText: string | undefined): Resolution {
+function resolveIntent(
+  intentPath: string,
+  anchorPath: string,
+  intent: Intent,
+  configPath: string,
+  hashPath: string,
+  config: FileState,
+  hashText: string | undefined,
+): Resolution {
   const current = config.kind === "file" ? sha256(config.bytes) : null;
   const recordedHash = hashText === undefined ? undefined : parseHashLine(hashText);
   try {
     if (config.kind === "file" && current === intent.newHash) {
       // The config rename landed; the hash rename may not have.
       if (recordedHash !== intent.newHash) writeHashLike(hashPath, config);
+      writeAnchor(anchorPath, intent.newHash);
       removeFileDurable(intentPath);
       return { integrity: "completed-interrupted-write" };
     }
     if (current === intent.oldHash) {
       // The new config never landed: the old one stands, and the hash must say so.
       if (config.kind === "file" && recordedHash !== intent.oldHash) writeHashLike(hashPath, config);
+      writeAnchor(anchorPath, intent.oldHash);
       removeFileDurable(intentPath);
       return { integrity: "rolled-back-interrupted-write" };
     }
@@ -159,6 +176,11 @@ function resolveIntent(intentPath: string, intent: Intent, configPath: string, h
       `${configPath} (sha256 ${short(current)}) matches neither side of the interrupted write recorded in ${intentPath} ` +
       `(old ${short(intent.oldHash)}, new ${short(intent.newHash)}): it was changed by someone else; restore it, then remove the record`,
   };
+}
+
+function writeAnchor(anchorPath: string, hash: string | null): void {
+  if (hash === null) removeFileDurable(anchorPath);
+  else writeFileAtomic(anchorPath, `${hash}\n`, { mode: 0o600 });
 }
 
 /** The hash file gets the config's owner and mode: the posture sets both files alike. */
@@ -175,6 +197,7 @@ function cleanTemps(paths: IntegrityPaths): void {
     cleanStaleTemps(paths.configDir, CONFIG_FILE);
     cleanStaleTemps(paths.configDir, HASH_FILE);
     cleanStaleTemps(paths.stateDir, INTENT_FILE);
+    cleanStaleTemps(paths.stateDir, ANCHOR_FILE);
   } catch (err) {
     // Leftover temps are hidden files nobody reads; failing to remove them is not a reason to refuse boot.
     log(`cannot remove stale temp files of an interrupted write: ${err instanceof Error ? err.message : String(err)}`);
@@ -185,6 +208,7 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   const configPath = join(paths.configDir, CONFIG_FILE);
   const hashPath = join(paths.configDir, HASH_FILE);
   const intentPath = join(paths.stateDir, INTENT_FILE);
+  const anchorPath = join(paths.stateDir, ANCHOR_FILE);
 
   let dirStat: Stats;
   try {
@@ -198,10 +222,12 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   let config: FileState;
   let hash: FileState;
   let intentRead: FileState;
+  let anchor: FileState;
   try {
     config = readNoFollow(configPath);
     hash = readNoFollow(hashPath);
     intentRead = readNoFollow(intentPath);
+    anchor = readNoFollow(anchorPath);
   } catch (err) {
     return refuse(`cannot read the config or its hash: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -222,7 +248,7 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
     if (intent === undefined) {
       return refuse(`write intent record ${intentPath} is malformed, expected {"oldHash": hex or null, "newHash": hex}; remove it after review`);
     }
-    const resolution = resolveIntent(intentPath, intent, configPath, hashPath, config, hashText);
+    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText);
     if ("refused" in resolution) return refuse(resolution.refused);
     integrity = resolution.integrity;
   } else {
@@ -230,6 +256,16 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
     const recorded = hashText === undefined ? undefined : parseHashLine(hashText);
     if (recorded !== undefined && recorded === sha256(config.bytes)) {
       integrity = "verified";
+      if (posture === "locked" && anchor.kind !== "missing") {
+        const trusted = anchor.kind === "file" ? anchor.bytes.toString("utf8").trim() : "";
+        if (!HEX64.test(trusted)) return refuse(`${anchorPath} is not a regular file holding one sha256; remove it after review`);
+        if (trusted !== recorded) {
+          return refuse(
+            `${configPath} agrees with ${hashPath} but is not the config the supervisor last wrote ` +
+              `(sha256 ${short(recorded)}, expected ${short(trusted)} from ${anchorPath}): the config directory was replaced`,
+          );
+        }
+      }
     } else if (posture === "mutable") {
       integrity = "not-enforced";
     } else if (hashText === undefined) {
@@ -272,5 +308,6 @@ export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, 
   // completes or rolls back whatever state the two files were left in.
   writeFileAtomic(configPath, newBytes, options);
   writeFileAtomic(hashPath, hashLine(newBytes), options);
+  writeAnchor(join(paths.stateDir, ANCHOR_FILE), intent.newHash);
   removeFileDurable(intentPath);
 }

@@ -167,6 +167,26 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
       expect(await fileFromStoppedContainer(name, CONFIG)).toBe(tampered);
     });
 
+    it("refuses, after a restart, a config directory the sandbox user replaced with a self-consistent one", async () => {
+      // On a volume (a persistent /sandbox) directories can be renamed; overlayfs refuses it with EXDEV.
+      const volume = `ssv-sandbox-home-${Date.now()}`;
+      const name = await bootGateway(image(), ["-v", `${volume}:/sandbox`]);
+      const swap = [
+        "mv /sandbox/.openclaw /sandbox/.openclaw-original",
+        "mkdir /sandbox/.openclaw && cd /sandbox/.openclaw",
+        `echo '{"gateway":{"auth":{"token":"attacker-chosen"}}}' > openclaw.json`,
+        "sha256sum openclaw.json > .config-hash",
+      ].join(" && ");
+      const attack = await exec(name, ["sh", "-c", swap], { user: "sandbox" });
+      expect(attack.code, attack.stderr).toBe(0);
+      await docker(["restart", name]);
+      await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Running}}", name])).stdout.trim() === "false", 30_000);
+      expect((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim()).toBe("78");
+      expect(await logs(name)).toMatch(/\[SECURITY\] config integrity: .* is not the config the supervisor last wrote .*: the config directory was replaced/);
+      await removeContainer(name);
+      await docker(["volume", "rm", volume]);
+    });
+
     it("boots an edited config in the mutable posture, says integrity is not enforced, and lets the gateway write it", async () => {
       const name = track();
       await docker(["create", "--name", name, "--network", "none", "-e", "SUPERVISOR_CONFIG_POSTURE=mutable", image()]);

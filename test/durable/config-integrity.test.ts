@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -8,6 +8,7 @@ import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../supervisor/atomic-write.js";
 import {
+  ANCHOR_FILE,
   CONFIG_FILE,
   HASH_FILE,
   INTENT_FILE,
@@ -272,7 +273,24 @@ describe("interrupted writes of the supervisor's own", () => {
     writeFileSync(join(p.stateDir, `.${INTENT_FILE}.tmp-999999999-abcd`), "");
     expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
     expect(readdirSync(p.configDir).sort()).toEqual([HASH_FILE, CONFIG_FILE]);
-    expect(readdirSync(p.stateDir)).toEqual([]);
+    expect(readdirSync(p.stateDir)).toEqual([ANCHOR_FILE]);
+  });
+
+  it("refuses, in the locked posture, a self-consistent config that is not the one the supervisor last wrote", () => {
+    const p = freshPaths();
+    writeConfigAndHash(p, configBytes("ours"), LOCKED);
+    // Whoever owns the parent can swap in a whole directory whose hash agrees with it.
+    const forged = configBytes("forged");
+    chmodSync(join(p.configDir, CONFIG_FILE), 0o644);
+    chmodSync(join(p.configDir, HASH_FILE), 0o644);
+    writeFileSync(join(p.configDir, CONFIG_FILE), forged);
+    writeFileSync(join(p.configDir, HASH_FILE), hashLine(forged));
+    const verdict = verifyConfig(p, "locked");
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringContaining("the config directory was replaced") });
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true });
+    // The supervisor's own next write moves the anchor along.
+    writeConfigAndHash(p, configBytes("next"), LOCKED);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified" });
   });
 });
 
