@@ -3,7 +3,7 @@
 // own .bashrc/.profile for shells that skip the system files.
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeFileDurable, writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "./atomic-write.js";
 
 export const TOKEN_ENV_FILE = "nemoclaw-gateway-token.env";
 export const PROXY_ENV_FILE = "nemoclaw-proxy-env.sh";
@@ -78,8 +78,4 @@ export function updateDotfile(path: string, block: string | undefined, owner: Fi
 
 export function dotfiles(home: string): string[] {
   return [join(home, ".bashrc"), join(home, ".profile")];
-}
-
-export function removeIfPresent(path: string): void {
-  removeFileDurable(path);
 }
