@@ -74,7 +74,8 @@ Print the gateway token of CONTAINER's current boot (64 hex characters) and noth
 
 Send SIGNAL to CONTAINER's PID 1, the supervisor (docker kill --signal). HUP restarts the
 gateway; TERM, INT and QUIT stop the container gracefully; the others go to the gateway.
-SIGNAL: ${SIGNAL_NAMES} (with or without SIG). KILL, STOP and USR1 are refused.
+SIGNAL: ${SIGNAL_NAMES} (with or without SIG).
+KILL, STOP and USR1 are refused.
 
   --timeout SECONDS  wait at most SECONDS for a restart or signal under way (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_MUTATION_TIMEOUT_SECONDS})
   --quiet            no output but a one-line reason on failure
@@ -149,7 +150,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   try {
     ({ values, positionals } = parseArgs({ args: [...rest], options: OPTIONS[command], allowPositionals: true, strict: true }));
   } catch (error) {
-    return usage(`${command}: ${(error as Error).message.split("\n")[0]!}`, help);
+    // Node appends advice about '--' to unknown options; the first sentence is the error.
+    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "");
+    return usage(`${command}: ${message}`, help);
   }
   if (values.help === true) return { kind: "help", text: COMMAND_HELP[command] };
 

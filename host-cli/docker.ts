@@ -85,10 +85,13 @@ export interface DockerRunOptions {
   deadline?: number;
   /** Each complete line of stderr, as it arrives (without its newline). */
   onStderrLine?: (line: string) => void;
-  /** Each complete line of stdout, as it arrives; stdout is also collected. */
-  onStdoutLine?: (line: string) => void;
-  /** Stop collecting stdout beyond this many bytes (the lines still arrive). */
-  maxStdoutBytes?: number;
+  /** Stop collecting stdout beyond this many characters. */
+  maxStdoutChars?: number;
+  /**
+   * Let docker write straight to sandboxctl's stdout and stderr, in sandboxctl's process
+   * group (docker logs: a Ctrl-C at the terminal ends both). Nothing is collected.
+   */
+  inherit?: boolean;
 }
 
 export interface RunningDocker {
@@ -115,28 +118,27 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: string): vo
 }
 
 /**
- * Starts the docker CLI with `args`. It runs in a process group of its own, so a Ctrl-C at
- * the terminal reaches sandboxctl only, and sandboxctl decides what happens to a request
- * under way.
+ * Starts the docker CLI with `args`. Unless `inherit`, it runs in a process group of its
+ * own, so a Ctrl-C at the terminal reaches sandboxctl only, and sandboxctl decides what
+ * happens to a request under way.
  */
 export function startDocker(args: readonly string[], options: DockerRunOptions = {}): RunningDocker {
+  const inherit = options.inherit === true;
   const child = spawn("docker", [...args], {
     env: dockerCliEnv(process.env),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+    stdio: inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+    detached: !inherit,
   });
   const done = new Promise<DockerResult>((resolve) => {
     let stdout = "";
     let timedOut = false;
     let spawnError: NodeJS.ErrnoException | undefined;
-    const max = options.maxStdoutBytes ?? 1024 * 1024;
-    const out = lineSplitter((line) => options.onStdoutLine?.(line));
+    const max = options.maxStdoutChars ?? 1024 * 1024;
     const err = lineSplitter((line) => options.onStderrLine?.(line));
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       if (stdout.length < max) stdout += chunk.slice(0, max - stdout.length);
-      out.push(chunk);
     });
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     const timer =
       options.deadline === undefined
         ? undefined
@@ -144,15 +146,21 @@ export function startDocker(args: readonly string[], options: DockerRunOptions =
             timedOut = true;
             child.kill("SIGKILL");
           }, Math.max(0, options.deadline - Date.now()));
-    child.once("error", (error: NodeJS.ErrnoException) => {
-      spawnError = error;
-    });
-    child.once("close", (status) => {
+    let settled = false;
+    const settle = (status: number | null): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      out.end();
       err.end();
       resolve({ status: spawnError ? null : status, stdout, spawnError, timedOut });
+    };
+    // A docker that cannot be started reports "error" and may never report "close".
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return;
+      spawnError = error;
+      settle(null);
     });
+    child.once("close", (status) => settle(status));
   });
   return { child, done };
 }

@@ -14,6 +14,8 @@ export const EXIT = {
   unavailable: 4,
   /** Another restart or signal on the same container held on for the whole timeout. */
   busy: 5,
+  /** sandboxctl itself failed unexpectedly (a bug): the supervisor's convention. */
+  ownFailure: 125,
 } as const;
 
 /** The shell convention for a command ended by a signal: 130 after Ctrl-C. */
