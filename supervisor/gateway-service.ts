@@ -27,6 +27,17 @@ export interface GatewayServiceOptions {
   supervisorKept: string[];
 }
 
+// Under qemu-user the emulator answers /proc/<own pid>/stat itself, with zeros; a check
+// that cannot be made is not reported as a missing protection.
+function pidfdUnavailable(addon: NativeAddon): boolean {
+  try {
+    const ownStartTime = readIdentity(process.pid)?.startTime;
+    return ownStartTime !== undefined && addon.pidfdSignal(process.pid, ownStartTime, 0) === 1;
+  } catch {
+    return false;
+  }
+}
+
 export function serveGateway(o: GatewayServiceOptions): void {
   const { settings } = o;
   const isPid1 = process.pid === 1;
@@ -35,8 +46,7 @@ export function serveGateway(o: GatewayServiceOptions): void {
   }
   // Signals to strays go through pidfds; without them a recycled pid is only ruled out by
   // the start-time check just before kill(), which leaves a window of microseconds.
-  const ownStartTime = readIdentity(process.pid)?.startTime;
-  if (ownStartTime !== undefined && o.addon.pidfdSignal(process.pid, ownStartTime, 0) === 1) {
+  if (pidfdUnavailable(o.addon)) {
     log("pidfd_open is unavailable (old kernel or seccomp): signals are checked by start time just before kill()", "[SECURITY]");
   }
   const supervisor = new GatewaySupervisor({

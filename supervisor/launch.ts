@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { CHILD_BOUNDING_DROPS, CHILD_MUST_NOT_HAVE, presentIn, readCapabilities, parseStatusCapabilities } from "./capabilities.js";
 import { envArray } from "./child-command.js";
+import { realFileProbe, resolveCommand } from "./resolve-command.js";
 import type { Launch } from "./init-loop.js";
 import { stepDownArgv, userEnvironment } from "./step-down.js";
 import type { UserEntry } from "./users.js";
@@ -46,7 +47,11 @@ export function childEnvironment(base: NodeJS.ProcessEnv, plan: LaunchPlan): Nod
 export function buildLaunch(plan: LaunchPlan, base: NodeJS.ProcessEnv, dropBounding: boolean): Launch {
   const env = envArray(childEnvironment(base, plan));
   if (plan.user === undefined) {
-    return { file: plan.command[0]!, argv: plan.command, envp: env, cwd: plan.cwd, label: plan.command[0]! };
+    // No setpriv in between (non-root mode): the PATH lookup is ours, with execvp's rules.
+    const childEnv = childEnvironment(base, plan);
+    const resolved = resolveCommand(plan.command[0]!, childEnv.PATH, realFileProbe);
+    const file = "file" in resolved ? resolved.file : plan.command[0]!;
+    return { file, argv: plan.command, envp: env, cwd: plan.cwd, label: plan.command[0]! };
   }
   const argv = stepDownArgv(
     plan.setpriv!,

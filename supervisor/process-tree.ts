@@ -8,12 +8,21 @@ import { readProcess } from "./identity.js";
 
 export type ProcessInfo = ProcessIdentity & { comm: string; state: string; ppid: number; pgrp: number };
 
-/** Every process in /proc (zombies included); entries that vanish mid-scan are skipped. */
+/**
+ * Every process in /proc (zombies included); entries that vanish mid-scan are skipped, and
+ * so are entries that cannot be parsed (qemu-user fakes the emulated process's own stat):
+ * a process that cannot be identified can never be a signal target.
+ */
 export function listProcesses(procDir = "/proc"): ProcessInfo[] {
   const processes: ProcessInfo[] = [];
   for (const name of readdirSync(procDir)) {
     if (!/^\d+$/.test(name)) continue;
-    const entry = readProcess(Number(name), procDir);
+    let entry;
+    try {
+      entry = readProcess(Number(name), procDir);
+    } catch {
+      continue;
+    }
     if (entry === undefined) continue;
     const { pid, startTime, uid, comm, state, ppid, pgrp } = entry;
     processes.push({ pid, startTime, uid, comm, state, ppid, pgrp });

@@ -13,7 +13,9 @@
 #      npm's --cpu/--os/--libc set to ARCH so the prebuilt addons of ARCH are installed. Cached
 #      in .cache/openclaw/app-<hash of package.json and lock>-linux-<arch>/, reused when its
 #      .complete stamp is there;
-#   4. `docker build --network none` of a context that hard-links those caches.
+#   4. `docker build --network none` of a context that hard-links those caches, skipped when
+#      the image already carries the label of the same inputs (base image id, the files in
+#      image/openclaw, Node version): a no-op call takes about a second, not a ~40 s rebuild.
 #
 # The only network access is the npm registry (steps 2 and 3, once per version).
 # Env: BASE_IMAGE (skip step 1), IMAGE_TAG (default sandbox-supervisor-openclaw:ARCH).
@@ -104,17 +106,26 @@ install_openclaw() {
   # same release's (the host's npmrc may point nodedir at another Node). allowScripts in
   # package.json runs openclaw's own scripts and denies the rest (see docs/openclaw-image.md).
   if ! (cd "$tmp" && PATH="$host_node/bin:$PATH" npm_config_nodedir="$host_node" \
-    npm ci --omit=dev --no-audit --no-fund --loglevel=error \
+    npm ci --omit=dev --no-audit --no-fund --loglevel=error --foreground-scripts \
     --os=linux --cpu="$NODE_ARCH" --libc=glibc) >"$tmp/npm.log" 2>&1; then
     cat "$tmp/npm.log" >&2
     rm -rf "$tmp"
     die "npm ci failed"
   fi
   [ -f "$tmp/node_modules/openclaw/openclaw.mjs" ] || { rm -rf "$tmp"; die "npm ci did not install openclaw"; }
+  # npm skips unreviewed install scripts with only a warning: after a version bump, fail
+  # until package.json's allowScripts has a decision for each new one.
+  unreviewed=$(cd "$tmp" && PATH="$host_node/bin:$PATH" npm install-scripts ls --loglevel=error 2>&1)
+  case "$unreviewed" in
+    "No packages with unreviewed install scripts."*) ;;
+    *) rm -rf "$tmp"; die "image/openclaw/package.json: allowScripts lacks a decision: $unreviewed" ;;
+  esac
   rm "$tmp/npm.log"
   touch "$tmp/.complete"
   rm -rf "$dir"
   mv "$tmp" "$dir"
+  # Installs of older pins of this architecture are dead weight (~650 MB each).
+  find "$CACHE" -maxdepth 1 -name "app-*-linux-$NODE_ARCH" ! -path "$dir" -exec rm -rf {} +
   log "installed ${dir#"$ROOT/"} in $((SECONDS - start))s ($(du -sh "$dir" | cut -f1))"
   echo "$dir"
 }
@@ -124,6 +135,19 @@ if [ -z "${BASE_IMAGE:-}" ]; then
   BASE_IMAGE=$("$HERE/build-image.sh" "$ARCH" | tail -n1)
 fi
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || die "base image $BASE_IMAGE not found"
+
+# Everything the image is made of; the install cache key covers package.json and the lock.
+LABEL_KEY=org.sandbox-supervisor.openclaw-inputs
+INPUTS=$({
+  echo "$(docker image inspect --format '{{.Id}}' "$BASE_IMAGE") $ARCH node-$NODE_VERSION"
+  cd "$SRC" && sha256sum Dockerfile openclaw openclaw.json supervisor-config.json check-native.cjs \
+    package.json package-lock.json
+} | sha256sum | cut -c1-16)
+if [ "$(docker image inspect --format "{{ index .Config.Labels \"$LABEL_KEY\" }}" "$TAG" 2>/dev/null)" = "$INPUTS" ]; then
+  log "$TAG is up to date (inputs $INPUTS)"
+  echo "$TAG"
+  exit 0
+fi
 
 HOST_NODE=$(fetch_node "$HOST_NODE_ARCH")
 TARGET_NODE=$(fetch_node "$NODE_ARCH")
@@ -145,7 +169,7 @@ log "building $TAG from $BASE_IMAGE"
 start=$SECONDS
 # The same builder settings as build-image.sh: legacy builder, no network for RUN steps.
 if ! DOCKER_BUILDKIT=0 docker build --quiet --network none --platform "linux/$ARCH" \
-  --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$TAG" "$CTX" >"$CTX.log" 2>&1; then
+  --build-arg BASE_IMAGE="$BASE_IMAGE" --label "$LABEL_KEY=$INPUTS" -t "$TAG" "$CTX" >"$CTX.log" 2>&1; then
   cat "$CTX.log" >&2
   die "docker build failed"
 fi

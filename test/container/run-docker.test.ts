@@ -103,4 +103,18 @@ describe.skipIf(!arm64TestsEnabled())("supervisor run in an arm64 container (qem
     expect(result.stdout).toMatch(/orphans=200 zombies=0 /);
     expect(result.status).toBe(7);
   }, BUILD_TIMEOUT_MS);
+
+  it("boots the gateway in an arm64 container and restarts it on request", async () => {
+    const image = ensureTestImage("arm64");
+    const name = uniqueName();
+    try {
+      await startContainer(name, ["--platform", "linux/arm64", "-e", "SUPERVISOR_BOOT_GRACE=120", image]);
+      await waitFor(async () => (await docker(["exec", name, "supervisor", "health"])).code === 0, 120_000, 500);
+      const restart = await docker(["exec", name, "supervisor", "restart", "--timeout", "120"], { timeoutMs: 180_000 });
+      expect(restart.code, restart.stderr).toBe(0);
+      expect(restart.stdout).toMatch(/^restarted: gateway pid \d+$/m);
+    } finally {
+      await removeContainer(name);
+    }
+  }, BUILD_TIMEOUT_MS);
 });

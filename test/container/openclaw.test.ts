@@ -1,0 +1,168 @@
+// The OpenClaw image (image/openclaw/Dockerfile): the supervisor in front of the real
+// `openclaw gateway run --port 18789`, not the test gateway. One container, booted once:
+// the real gateway becomes healthy, the sandbox user's CLI reaches it with the token the
+// supervisor injected, and a restart brings up a new healthy gateway on the same port.
+//
+// Slow (first build installs OpenClaw from the npm registry, ~650 MB; the gateway needs
+// ~10 s to listen). Skipped only with SANDBOX_SUPERVISOR_OPENCLAW_TESTS=0 (or with all
+// container tests, SANDBOX_SUPERVISOR_DOCKER_TESTS=0).
+
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { dockerAvailable, ensureTestImage, exec, startContainer, waitFor } from "../helpers/docker.js";
+import { configToken, containerTracker, logs } from "../helpers/sandbox-container.js";
+
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+const PORT = 18789;
+// Boot grace of the image (bootGraceSeconds) plus room for a busy host.
+const HEALTHY_TIMEOUT_MS = 90_000;
+const OPENCLAW_NODE = "/opt/openclaw/node/bin/node";
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "openclaw-image.sh");
+
+const enabled = process.env.SANDBOX_SUPERVISOR_OPENCLAW_TESTS !== "0" && dockerAvailable();
+
+/** Builds sandbox-supervisor-openclaw:amd64 on top of the test image; returns its tag. */
+function ensureOpenClawImage(): string {
+  const base = ensureTestImage("amd64");
+  const res = spawnSync(SCRIPT, ["amd64"], {
+    encoding: "utf8",
+    timeout: BUILD_TIMEOUT_MS,
+    env: { ...process.env, BASE_IMAGE: base },
+  });
+  const tag = res.stdout?.trim().split("\n").pop()?.trim() ?? "";
+  if (res.status !== 0 || tag === "") {
+    throw new Error(`openclaw-image.sh amd64 failed (status ${String(res.status)}):\n${res.stderr ?? ""}`);
+  }
+  return tag;
+}
+
+interface Status {
+  state: string;
+  gateway: { pid: number; startTime: number; uid: number } | null;
+}
+
+async function status(name: string): Promise<Status> {
+  const res = await exec(name, ["supervisor", "status", "--json"]);
+  return JSON.parse(res.stdout) as Status;
+}
+
+async function waitHealthy(name: string): Promise<Status> {
+  let last: Status | undefined;
+  await waitFor(async () => (last = await status(name)).state === "healthy", HEALTHY_TIMEOUT_MS, 500).catch(async (error) => {
+    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}\n--- logs of ${name}:\n${await logs(name)}`);
+  });
+  return last!;
+}
+
+/** GET /health from inside the container (the image has no curl): "<status> <body>". */
+async function health(name: string): Promise<{ status: number; body: string }> {
+  const script = `fetch("http://127.0.0.1:${PORT}/health").then(async (r) => console.log(r.status, await r.text()))`;
+  const res = await exec(name, [OPENCLAW_NODE, "-e", script], { user: "sandbox" });
+  expect(res.code, res.stderr).toBe(0);
+  const [code, ...body] = res.stdout.trim().split(" ");
+  return { status: Number(code), body: body.join(" ") };
+}
+
+/** `bash -lc SCRIPT` as the sandbox user: a login shell, so /etc/profile.d sets the token. */
+function sandboxShell(name: string, script: string) {
+  return exec(name, ["bash", "-lc", script], { user: "sandbox", timeoutMs: 60_000 });
+}
+
+/** Pid of the process listening on PORT, from /proc/net/tcp{,6} socket inodes (no ss/netstat). */
+async function listenerPid(name: string): Promise<number | undefined> {
+  const hexPort = PORT.toString(16).toUpperCase().padStart(4, "0");
+  const script = [
+    `inodes=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:${hexPort}$/ && $4 == "0A" {print $10}')`,
+    `for fd in /proc/[0-9]*/fd/*; do`,
+    `  for i in $inodes; do [ "$(readlink "$fd" 2>/dev/null)" = "socket:[$i]" ] && echo "\${fd#/proc/}" | cut -d/ -f1; done`,
+    `done | sort -u`,
+  ].join("\n");
+  // As the gateway's own user: reading another uid's /proc/PID/fd needs CAP_SYS_PTRACE.
+  const res = await exec(name, ["sh", "-c", script], { user: "gateway" });
+  const pids = res.stdout.trim().split("\n").filter(Boolean).map(Number);
+  return pids.length === 1 ? pids[0] : undefined;
+}
+
+describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the supervisor", () => {
+  const track = containerTracker("ssv-openclaw");
+  const name = track();
+  let booted: Status;
+
+  beforeAll(async () => {
+    const image = ensureOpenClawImage();
+    await startContainer(name, [image]);
+    booted = await waitHealthy(name);
+  }, BUILD_TIMEOUT_MS + HEALTHY_TIMEOUT_MS);
+
+  it("boots: supervisor status says healthy and the real gateway answers /health on 127.0.0.1:18789", async () => {
+    expect(booted.state).toBe("healthy");
+    expect(booted.gateway?.uid).toBe(1001); // user gateway
+    const comm = await exec(name, ["cat", `/proc/${booted.gateway!.pid}/comm`]);
+    expect(comm.stdout.trim()).toBe("openclaw-gatewa"); // OpenClaw's process title, truncated to 15
+    expect(await listenerPid(name)).toBe(booted.gateway!.pid);
+    const answer = await health(name);
+    expect([200, 401]).toContain(answer.status);
+    expect(await logs(name)).toContain(`[gateway] http server listening`);
+  });
+
+  it("`openclaw gateway health` in a sandbox login shell succeeds with the injected token", async () => {
+    // The login shell's token is the one the supervisor wrote into the config at boot.
+    const shellToken = await sandboxShell(name, 'printf %s "$OPENCLAW_GATEWAY_TOKEN"');
+    expect(shellToken.stdout).toMatch(/^[0-9a-f]{64}$/);
+    expect(shellToken.stdout).toBe(await configToken(name));
+
+    const plain = await sandboxShell(name, "openclaw gateway health");
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    expect(plain.stdout).toContain("OK");
+
+    // The sandbox user can read the config, which also holds the token (and wins over the
+    // environment for a local gateway): hide it, so the injected variable is the only source.
+    const noConfig = "OPENCLAW_CONFIG_PATH=/nonexistent/openclaw.json";
+    const injected = await sandboxShell(name, `${noConfig} openclaw gateway health`);
+    expect(injected.code, injected.stdout + injected.stderr).toBe(0);
+    expect(injected.stdout).toContain("OK");
+
+    const wrong = await sandboxShell(name, `${noConfig} OPENCLAW_GATEWAY_TOKEN=${"0".repeat(64)} openclaw gateway health`);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout + wrong.stderr).toContain("token mismatch");
+  });
+
+  /** After a restart answered with `pid`: that is the one healthy gateway, on the same port. */
+  async function expectReplaced(oldPid: number, answer: { pid: number; startTime: number }): Promise<void> {
+    expect(answer.pid).not.toBe(oldPid);
+    const after = await status(name);
+    expect(after.state).toBe("healthy");
+    expect(after.gateway).toMatchObject({ pid: answer.pid, startTime: answer.startTime, uid: 1001 });
+    expect((await exec(name, ["test", "-e", `/proc/${oldPid}`])).code).not.toBe(0);
+    expect(await listenerPid(name)).toBe(answer.pid);
+    expect([200, 401]).toContain((await health(name)).status);
+    const cli = await sandboxShell(name, "openclaw gateway health");
+    expect(cli.code, cli.stdout + cli.stderr).toBe(0);
+  }
+
+  it("`supervisor restart` brings up a new healthy gateway (new pid) on the same port", async () => {
+    const before = await status(name);
+    expect(before.state).toBe("healthy");
+    const restart = await exec(name, ["supervisor", "restart", "--json", "--timeout", "120"], { timeoutMs: 180_000 });
+    expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+    const answer = JSON.parse(restart.stdout) as { ok: boolean; pid: number; startTime: number };
+    expect(answer.ok).toBe(true);
+    await expectReplaced(before.gateway!.pid, answer);
+  }, 240_000);
+
+  it("`sandboxctl restart` from the host brings up a new healthy gateway on the same port", async () => {
+    const before = await status(name);
+    expect(before.state).toBe("healthy");
+    const sandboxctl = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../dist/sandboxctl.cjs");
+    const restart = spawnSync(process.execPath, [sandboxctl, "restart", name, "--json", "--timeout", "150"], {
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+    expect(restart.status, restart.stdout + restart.stderr).toBe(0);
+    const answer = JSON.parse(restart.stdout) as { ok: boolean; pid: number; startTime: number };
+    expect(answer.ok).toBe(true);
+    await expectReplaced(before.gateway!.pid, answer);
+  }, 240_000);
+});
