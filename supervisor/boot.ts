@@ -246,7 +246,6 @@ function bootChain(options: BootOptions): void {
       try {
         gatewayPlan.nodeOptions = stageGuardsAndEnvironment(settings, owner);
       } catch (error) {
-        if (error instanceof GuardError) return { ok: false, layer: "guards missing", message: error.message };
         return { ok: false, layer: "guards missing", message: (error as Error).message };
       }
     }
@@ -263,6 +262,6 @@ function bootChain(options: BootOptions): void {
       log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
       return rootMode ? reportChildCapabilities(role, pid) : Promise.resolve([]);
     },
-    supervisorKept: supervisorKept,
+    supervisorKept,
   });
 }
