@@ -159,9 +159,13 @@ function execFor(arch, file, args) {
   return [qemu, ['-L', `/usr/${GNU_TRIPLE[arch]}`, file, ...args]];
 }
 
+// The programs compiled into single executables: the supervisor (PID 1) and sandboxctl (host).
+const PROGRAMS = ['supervisor', 'sandboxctl'];
+
 function buildExecutables(arches, bundled) {
   if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) fail('executables can only be built on linux x64 or arm64');
-  if (!bundled.includes(at('dist/supervisor.cjs'))) return step('sea: no dist/supervisor.cjs bundle, skipped'), [];
+  const programs = PROGRAMS.filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
+  if (programs.length === 0) return step('sea: no bundle, skipped'), [];
   fs.mkdirSync(nodeCache, { recursive: true });
   // pkg must run on Node >= 22, and the SEA blob must come from the exact Node version that will
   // read it, so pkg runs on the cached host-arch base binary, not on whatever `node` is installed.
@@ -177,32 +181,36 @@ function buildExecutables(arches, bundled) {
   } catch (e) {
     if (e.code !== 'EEXIST') throw e;
   }
-
-  const outputs = arches.map((arch) => at(`dist/supervisor-linux-${arch}`));
-  for (const out of outputs) fs.rmSync(out, { force: true });
-  // With several targets pkg appends "-<arch>" to --output; with one it uses --output verbatim.
-  // A plain .cjs input (no package.json) selects pkg's "simple SEA": the bundle is the SEA main
-  // script as is, with no virtual filesystem, code cache or snapshot. The blob still records the
-  // bundle's absolute path (SEA `code_path`, unused at run time without a code cache), so outputs
-  // are byte-identical across builds from the same checkout path, not across different paths.
   const pkgCli = path.join(path.dirname(require.resolve('@yao-pkg/pkg/package.json')), require('@yao-pkg/pkg/package.json').bin.pkg);
-  step(`sea: pkg --sea ${arches.join(', ')}`);
-  run('pkg --sea', hostNode, [
-    pkgCli, 'dist/supervisor.cjs', '--sea',
-    '--targets', arches.map((a) => `node${NODE_VERSION}-linux-${a}`).join(','),
-    '--output', arches.length > 1 ? 'dist/supervisor-linux' : rel(outputs[0]),
-  ], { env: { ...process.env, HOME: home } });
 
-  for (const [i, arch] of arches.entries()) {
-    const out = outputs[i];
-    if (!fs.existsSync(out)) fail(`pkg did not produce ${rel(out)}`);
-    const [cmd, args] = execFor(arch, out, ['--version']);
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
-    if (r.error?.code === 'ENOENT') step(`sea: ${cmd} not found, ${rel(out)} not smoke-tested (apt-get install qemu-user-static)`);
-    else if (r.status !== 0 || !r.stdout.includes(pkg.version)) {
-      fail(`${rel(out)} --version: expected ${pkg.version}, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
+  const outputs = [];
+  for (const name of programs) {
+    const files = arches.map((arch) => at(`dist/${name}-linux-${arch}`));
+    for (const out of files) fs.rmSync(out, { force: true });
+    // With several targets pkg appends "-<arch>" to --output; with one it uses --output verbatim.
+    // A plain .cjs input (no package.json) selects pkg's "simple SEA": the bundle is the SEA main
+    // script as is, with no virtual filesystem, code cache or snapshot. The blob still records the
+    // bundle's absolute path (SEA `code_path`, unused at run time without a code cache), so outputs
+    // are byte-identical across builds from the same checkout path, not across different paths.
+    step(`sea: pkg --sea ${name} for ${arches.join(', ')}`);
+    run('pkg --sea', hostNode, [
+      pkgCli, `dist/${name}.cjs`, '--sea',
+      '--targets', arches.map((a) => `node${NODE_VERSION}-linux-${a}`).join(','),
+      '--output', arches.length > 1 ? `dist/${name}-linux` : rel(files[0]),
+    ], { env: { ...process.env, HOME: home } });
+
+    for (const [i, arch] of arches.entries()) {
+      const out = files[i];
+      if (!fs.existsSync(out)) fail(`pkg did not produce ${rel(out)}`);
+      const [cmd, args] = execFor(arch, out, ['--version']);
+      const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+      if (r.error?.code === 'ENOENT') step(`sea: ${cmd} not found, ${rel(out)} not smoke-tested (apt-get install qemu-user-static)`);
+      else if (r.status !== 0 || !r.stdout.includes(pkg.version)) {
+        fail(`${rel(out)} --version: expected ${pkg.version}, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
+      }
+      step(`sea: ${rel(out)}  ${megabytes(out)}`);
     }
-    step(`sea: ${rel(out)}  ${megabytes(out)}`);
+    outputs.push(...files);
   }
   return outputs;
 }
