@@ -272,6 +272,21 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
     expect(whoami).toMatchObject({ uid: 1000, tokenSource: "env", hasTokenEnv: true, preloadsActive: true });
   });
 
+  it("does not lose a TERM that arrives while the boot chain runs", async () => {
+    // A FIFO as the entropy source holds the chain at step 4 until the test writes to it.
+    const name = track();
+    await startContainer(name, [
+      "-e", "SUPERVISOR_ENTROPY_SOURCE=/tmp/entropy", "--entrypoint", "sh", image(),
+      "-c", "mkfifo /tmp/entropy && exec /usr/local/bin/supervisor boot",
+    ]);
+    await waitForLog(name, "[supervisor] config: openclaw.json verified");
+    await docker(["kill", "--signal", "TERM", name]);
+    await exec(name, ["sh", "-c", "head -c 32 /dev/urandom > /tmp/entropy"]);
+    await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Running}}", name])).stdout.trim() === "false", 30_000);
+    expect(["0", "143"]).toContain((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim());
+    expect(await logs(name)).toContain("received SIGTERM: stopping the gateway");
+  });
+
   describe("config lock", () => {
     it("makes the config directory immutable with LINUX_IMMUTABLE, and a restart still rewrites it", async () => {
       const name = await bootGateway(image(), ["--cap-add", "LINUX_IMMUTABLE"]);
