@@ -228,6 +228,8 @@ export class GatewaySupervisor implements ControlHandler {
   }
 
   private launch(): { ok: true; identity: ProcessIdentity } | { ok: false; layer: FailedLayer; message: string } {
+    // A restart that was under way when PID 1 was told to shut down must not start another.
+    if (this.shuttingDown) return { ok: false, layer: "unavailable", message: "the supervisor is shutting down" };
     const prepared = this.o.prepareLaunch();
     if (!prepared.ok) return prepared;
     const { launch } = prepared;
@@ -261,6 +263,7 @@ export class GatewaySupervisor implements ControlHandler {
   }
 
   private handleFailedLaunch(layer: FailedLayer, message: string): void {
+    if (this.shuttingDown) return;
     this.crashes++;
     const decision = this.history.recordCrash(Date.now());
     const line = layer === "guards missing" ? `refusing unguarded gateway relaunch: ${message}` : `gateway launch failed (${layer}): ${message}`;
