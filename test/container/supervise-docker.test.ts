@@ -15,6 +15,7 @@ import {
   hostPid,
   LISTENING,
   logs,
+  waitForHealthy,
   waitForLog,
 } from "../helpers/sandbox-container.js";
 
@@ -47,16 +48,7 @@ async function gatewayUserProcesses(name: string): Promise<number[]> {
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
-async function waitHealthy(name: string, notPid?: number, timeoutMs = 30_000): Promise<StatusReport> {
-  let last: StatusReport | undefined;
-  await waitFor(async () => {
-    last = await status(name);
-    return last.state === "healthy" && last.gateway !== null && last.gateway.pid !== notPid;
-  }, timeoutMs, 100).catch(async (error) => {
-    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}\n${await logs(name)}`);
-  });
-  return last!;
-}
+const waitHealthy = (name: string, notPid?: number, timeoutMs?: number) => waitForHealthy(name, status, notPid, timeoutMs);
 
 /** Calls the test gateway's authorized endpoints from a sandbox login shell (it has the token). */
 async function gatewayControl(name: string, action: string): Promise<Record<string, unknown>> {
@@ -128,8 +120,7 @@ describe.skipIf(!dockerAvailable())("gateway supervision in a container (amd64)"
       const killedAt = Date.now();
       process.kill(victim!, "SIGKILL");
       if (crash === kills) break;
-      let next: number | undefined;
-      await waitFor(() => (next = hostChildren(pid1).find((p) => p !== victim)) !== undefined, 30_000, 5);
+      await waitFor(() => hostChildren(pid1).some((p) => p !== victim), 30_000, 5);
       // The relaunch waited at least the backoff (a lower bound: a busy machine only adds).
       expect(Date.now() - killedAt, `crash ${crash}`).toBeGreaterThanOrEqual(backoffDelayMs(crash, policy) - 20);
     }

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
   existsSync,
   lstatSync,
@@ -13,9 +13,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAndKillAtRandom } from "../helpers/kill-at-random.js";
 import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../../supervisor/atomic-write.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -178,18 +178,7 @@ for (let i = Number(first); ; i++) {
     let completedWrites = 0;
 
     for (let round = 0; round < ROUNDS; round++) {
-      const child = spawn(process.execPath, [childScript, target, String(1 - current)], { stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      const exited = new Promise<void>((done) => child.on("exit", () => done()));
-      await new Promise<void>((ready) =>
-        child.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          if (out.includes("ready")) ready();
-        }),
-      );
-      await sleep(Math.random() * 30);
-      child.kill("SIGKILL");
-      await exited;
+      const out = await runAndKillAtRandom(childScript, [target, String(1 - current)]);
       completedWrites += out.split(".").length - 1;
 
       const bytes = readFileSync(target);

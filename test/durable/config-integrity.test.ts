@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAndKillAtRandom } from "../helpers/kill-at-random.js";
 import { writeFileAtomic } from "../../supervisor/atomic-write.js";
 import {
   ANCHOR_FILE,
@@ -323,18 +323,7 @@ for (let i = 0; ; i++) {
     const seen = { verified: 0, completedBetweenRenames: 0, completedAfterRenames: 0, rolledBack: 0, writes: 0 };
 
     for (let round = 0; round < ROUNDS; round++) {
-      const child = spawn(process.execPath, [childScript, p.configDir, p.stateDir], { stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      const exited = new Promise<void>((done) => child.on("exit", () => done()));
-      await new Promise<void>((ready) =>
-        child.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          if (out.includes("ready")) ready();
-        }),
-      );
-      await sleep(Math.random() * 30);
-      child.kill("SIGKILL");
-      await exited;
+      const out = await runAndKillAtRandom(childScript, [p.configDir, p.stateDir]);
       seen.writes += out.split(".").length - 1;
 
       const intentLeft = existsSync(p.intent);

@@ -70,3 +70,23 @@ export function boundingSet(hostProcessPid: number): Set<string> {
   const status = readFileSync(`/proc/${hostProcessPid}/status`, "utf8");
   return decodeCapabilityMask(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]!);
 }
+
+/**
+ * Waits until `readStatus` reports a healthy gateway (other than `notPid`, after a restart);
+ * on timeout the error carries the last report and the container's log.
+ */
+export async function waitForHealthy<S extends { state: string; gateway: { pid: number } | null }>(
+  name: string,
+  readStatus: (name: string) => Promise<S>,
+  notPid?: number,
+  timeoutMs = 30_000,
+): Promise<S> {
+  let last: S | undefined;
+  await waitFor(async () => {
+    last = await readStatus(name);
+    return last.state === "healthy" && last.gateway !== null && last.gateway.pid !== notPid;
+  }, timeoutMs, 100).catch(async (error) => {
+    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}\n${await logs(name)}`);
+  });
+  return last!;
+}

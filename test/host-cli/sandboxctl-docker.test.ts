@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../supervisor/gateway-state.js";
 import { docker, dockerAvailable, ensureTestImage, exec, startContainer, waitFor } from "../helpers/docker.js";
-import { bootGateway as bootGatewayIn, configToken, containerTracker, hostPid, LISTENING, logs, waitForLog } from "../helpers/sandbox-container.js";
+import { bootGateway as bootGatewayIn, configToken, containerTracker, hostPid, LISTENING, logs, waitForHealthy, waitForLog } from "../helpers/sandbox-container.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SANDBOXCTL = join(ROOT, "dist", "sandboxctl.cjs");
@@ -70,16 +70,7 @@ async function status(name: string): Promise<StatusReport> {
   return JSON.parse(result.stdout) as StatusReport;
 }
 
-async function waitHealthy(name: string, notPid?: number, timeoutMs = 30_000): Promise<StatusReport> {
-  let last: StatusReport | undefined;
-  await waitFor(async () => {
-    last = await status(name);
-    return last.state === "healthy" && last.gateway !== null && last.gateway.pid !== notPid;
-  }, timeoutMs, 100).catch(async (error) => {
-    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}\n${await logs(name)}`);
-  });
-  return last!;
-}
+const waitHealthy = (name: string, notPid?: number, timeoutMs?: number) => waitForHealthy(name, status, notPid, timeoutMs);
 
 /** Live (non-zombie) processes of the gateway user in the container. */
 async function gatewayUserProcesses(name: string): Promise<number[]> {
