@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 # the arm64 addon and base binary, the tools the supervisor drives (setpriv, capsh, chattr),
 # and tini/dumb-init to benchmark against.
 packages=(docker.io debootstrap qemu-user-static binfmt-support gcc g++ make python3
-  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu util-linux libcap2-bin e2fsprogs procps
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross util-linux libcap2-bin e2fsprogs procps
   tini dumb-init)
 missing=()
 for p in "${packages[@]}"; do
