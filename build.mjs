@@ -60,7 +60,7 @@ const megabytes = (file) => `${(fs.statSync(file).size / 1e6).toFixed(1)} MB`;
 // --- 1. native addon -------------------------------------------------------------------
 
 function buildNative() {
-  const src = 'supervisor/native/reaper.c';
+  const src = 'supervisor/shared/native/reaper.c';
   if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`);
   fs.mkdirSync(at('build/native'), { recursive: true });
   for (const arch of ARCHES) {

@@ -196,7 +196,7 @@ async function restart(ctx: Context, cmd: Extract<Command, { command: "restart" 
     if (asked.kind === "exit") return asked.status;
     if (asked.kind === "interrupted") {
       // The docker exec goes on without us, and so does the supervisor's restart, which
-      // no client can cancel once begun (supervisor/control-server.ts): never half done.
+      // no client can cancel once begun (supervisor/control/server.ts): never half done.
       const status = interruptedStatus(asked.signal);
       return fail(ctx, mode, status, "interrupted", `interrupted; the restart continues inside the container, check with: sandboxctl status ${container}`);
     }

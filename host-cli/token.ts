@@ -4,8 +4,8 @@
 // and the gateway gets the token from this file's value), it holds nothing but the token,
 // and the supervisor removes it when no token could be produced, so it is never stale.
 import { join } from "node:path";
-import { TOKEN_ENV_FILE } from "../supervisor/shell-env.js";
-import { isToken, tokenEnvFile } from "../supervisor/token.js";
+import { TOKEN_ENV_FILE } from "../supervisor/boot/shell-env.js";
+import { isToken, tokenEnvFile } from "../supervisor/boot/token.js";
 
 /** The default tmpDir of the supervisor's settings (docs/configuration.md). */
 export const TOKEN_FILE = join("/tmp", TOKEN_ENV_FILE);

@@ -2,10 +2,10 @@
 // the one command asked for. Usage errors exit 2 before anything else happens.
 import { parseArgs } from "node:util";
 import { writeSync } from "node:fs";
-import { STATUS } from "./exit.js";
-import { boot } from "./boot.js";
-import { runInit } from "./run.js";
-import { runControlCommand } from "./control-commands.js";
+import { STATUS } from "./init/exit.js";
+import { boot } from "./boot/chain.js";
+import { runInit } from "./init/run.js";
+import { runControlCommand } from "./control/commands.js";
 
 const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { describe, expect, it } from "vitest";
-import { CHILD_MUST_NOT_HAVE, decodeCapabilityMask, SUPERVISOR_DROPS } from "../../supervisor/capabilities.js";
+import { CHILD_MUST_NOT_HAVE, decodeCapabilityMask, SUPERVISOR_DROPS } from "../../supervisor/shared/capabilities.js";
 import {
   bootGateway as bootGatewayIn,
   boundingSet,

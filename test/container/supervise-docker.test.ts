@@ -5,8 +5,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs } from "../../supervisor/crash-policy.js";
-import type { StatusReport } from "../../supervisor/gateway-state.js";
+import { backoffDelayMs } from "../../supervisor/supervise/crash-policy.js";
+import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
 import { docker, dockerAvailable, ensureTestImage, exec, waitFor } from "../helpers/docker.js";
 import {
   bootGateway as bootGatewayIn,

@@ -5,9 +5,9 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildSync } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { controlCommand, type CommandIO, type ControlCommandName, type LockTuning } from "../../supervisor/control-commands.js";
-import { startControlServer, type ControlServer } from "../../supervisor/control-server.js";
-import type { ControlHandler, ControlResult, RestartRequest, StatusReport } from "../../supervisor/gateway-state.js";
+import { controlCommand, type CommandIO, type ControlCommandName, type LockTuning } from "../../supervisor/control/commands.js";
+import { startControlServer, type ControlServer } from "../../supervisor/control/server.js";
+import type { ControlHandler, ControlResult, RestartRequest, StatusReport } from "../../supervisor/supervise/gateway-state.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "control-commands-"));
@@ -333,7 +333,7 @@ describe("the command entry point (bundled, as run in a container)", () => {
     const entry = join(binDir, "entry.ts");
     writeFileSync(
       entry,
-      `import { runControlCommand } from ${JSON.stringify(join(ROOT, "supervisor/control-commands.ts"))};
+      `import { runControlCommand } from ${JSON.stringify(join(ROOT, "supervisor/control/commands.ts"))};
        runControlCommand(process.argv[2] as never, process.argv.slice(3), "USAGE\\n");`,
     );
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile: bundle, logLevel: "error" });

@@ -7,15 +7,15 @@ import {
   encodeRequest,
   restartLockPath,
   type ControlRequest,
-} from "../../supervisor/control-protocol.js";
+} from "../../supervisor/control/protocol.js";
 import {
   exitCodeFor,
   formatDuration,
   formatStatus,
   parseControlArgs,
   type ControlCommandName,
-} from "../../supervisor/control-commands.js";
-import type { StatusReport } from "../../supervisor/gateway-state.js";
+} from "../../supervisor/control/commands.js";
+import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
 
 const REPORT: StatusReport = {
   state: "healthy",

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAndKillAtRandom } from "../helpers/kill-at-random.js";
-import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../../supervisor/atomic-write.js";
+import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../../supervisor/shared/atomic-write.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "atomic-write-"));
@@ -155,7 +155,7 @@ describe("atomic writer under SIGKILL (fault injection)", () => {
     writeFileSync(
       entry,
       `import { writeSync } from "node:fs";
-import { writeFileAtomic } from ${JSON.stringify(join(ROOT, "supervisor/atomic-write.ts"))};
+import { writeFileAtomic } from ${JSON.stringify(join(ROOT, "supervisor/shared/atomic-write.ts"))};
 const [target, first] = process.argv.slice(2) as [string, string];
 const versions = ["a", "b"].map((c) => Buffer.from(\`{"v":"\${c.repeat(${SIZE} - 9)}"}\\n\`));
 writeSync(1, "ready\\n");

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAndKillAtRandom } from "../helpers/kill-at-random.js";
-import { writeFileAtomic } from "../../supervisor/atomic-write.js";
+import { writeFileAtomic } from "../../supervisor/shared/atomic-write.js";
 import {
   ANCHOR_FILE,
   CONFIG_FILE,
@@ -16,8 +16,8 @@ import {
   verifyConfig,
   writeConfigAndHash,
   type IntegrityPaths,
-  type Posture,
-} from "../../supervisor/config-integrity.js";
+} from "../../supervisor/boot/config-integrity.js";
+import type { Posture } from "../../supervisor/shared/settings.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "config-integrity-"));
@@ -303,7 +303,7 @@ describe("config writes under SIGKILL (fault injection)", () => {
     writeFileSync(
       entry,
       `import { writeSync } from "node:fs";
-import { writeConfigAndHash } from ${JSON.stringify(join(ROOT, "supervisor/config-integrity.ts"))};
+import { writeConfigAndHash } from ${JSON.stringify(join(ROOT, "supervisor/boot/config-integrity.ts"))};
 const [configDir, stateDir] = process.argv.slice(2) as [string, string];
 writeSync(1, "ready\\n");
 for (let i = 0; ; i++) {

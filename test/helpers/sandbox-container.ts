@@ -2,7 +2,7 @@
 // observed from outside (docker logs, docker exec, the host's /proc).
 import { readFileSync } from "node:fs";
 import { afterAll, expect } from "vitest";
-import { decodeCapabilityMask } from "../../supervisor/capabilities.js";
+import { decodeCapabilityMask } from "../../supervisor/shared/capabilities.js";
 import { docker, exec, removeContainer, startContainer, uniqueName, waitFor } from "./docker.js";
 
 export const CONFIG = "/sandbox/.openclaw/openclaw.json";

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { probeHealth, proveHealthy } from "../../supervisor/health.js";
-import { readIdentity } from "../../supervisor/identity.js";
+import { probeHealth, proveHealthy } from "../../supervisor/supervise/health.js";
+import { readIdentity } from "../../supervisor/supervise/identity.js";
 import { startServer, type TestServer } from "./http-server.js";
 import { waitFor } from "./processes.js";
 
@@ -66,7 +66,7 @@ describe("probeHealth", () => {
     try {
       const entry = join(dir, "entry.ts");
       writeFileSync(entry, `
-        import { probeHealth } from ${JSON.stringify(resolve(import.meta.dirname, "../../supervisor/health.ts"))};
+        import { probeHealth } from ${JSON.stringify(resolve(import.meta.dirname, "../../supervisor/supervise/health.ts"))};
         const targets = JSON.parse(process.argv[2]);
         (async () => {
           await probeHealth(targets[0], 200);

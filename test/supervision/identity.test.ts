@@ -5,8 +5,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { parseStat, proveIdentity, readIdentity, signalProven } from "../../supervisor/identity.js";
-import { listProcesses } from "../../supervisor/process-tree.js";
+import { parseStat, proveIdentity, readIdentity, signalProven } from "../../supervisor/supervise/identity.js";
+import { listProcesses } from "../../supervisor/supervise/process-tree.js";
 import { loadAddon } from "./native.js";
 import { type Exit, settlesWithin, start, waitFor } from "./processes.js";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { isListening, listenersOn, parseProcNetTcp } from "../../supervisor/listener.js";
+import { isListening, listenersOn, parseProcNetTcp } from "../../supervisor/supervise/listener.js";
 import { startServer } from "./http-server.js";
 
 const uid = process.getuid!();

@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readIdentity, signalProven } from "../../supervisor/identity.js";
-import { listProcesses, type ProcessInfo, strayTargets } from "../../supervisor/process-tree.js";
+import { readIdentity, signalProven } from "../../supervisor/supervise/identity.js";
+import { listProcesses, type ProcessInfo, strayTargets } from "../../supervisor/supervise/process-tree.js";
 import { loadAddon } from "./native.js";
 import { type Exit, start, waitFor } from "./processes.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeCapabilityMask, parseStatusCapabilities, presentIn } from "../../supervisor/capabilities.js";
-import { reexecArgv } from "../../supervisor/capability-drop.js";
+import { decodeCapabilityMask, parseStatusCapabilities, presentIn } from "../../supervisor/shared/capabilities.js";
+import { reexecArgv } from "../../supervisor/boot/capability-drop.js";
 
 describe("capability masks", () => {
   it("decodes Docker's default bounding set", () => {

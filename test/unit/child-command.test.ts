@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { envArray, planChildCommand } from "../../supervisor/child-command.js";
-import type { FileProbe } from "../../supervisor/resolve-command.js";
-import { resolveCommand } from "../../supervisor/resolve-command.js";
-import type { UserEntry } from "../../supervisor/users.js";
+import { envArray, planChildCommand } from "../../supervisor/init/child-command.js";
+import type { FileProbe } from "../../supervisor/init/resolve-command.js";
+import { resolveCommand } from "../../supervisor/init/resolve-command.js";
+import type { UserEntry } from "../../supervisor/shared/users.js";
 
 function probe(files: Record<string, "x" | "r">): FileProbe {
   return { isFile: (p) => p in files, isExecutable: (p) => files[p] === "x" };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hashLine, parseHashLine } from "../../supervisor/config-integrity.js";
+import { hashLine, parseHashLine } from "../../supervisor/boot/config-integrity.js";
 
 const HEX = "0123456789abcdef".repeat(4);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs, CrashHistory, type CrashPolicy } from "../../supervisor/crash-policy.js";
+import { backoffDelayMs, CrashHistory, type CrashPolicy } from "../../supervisor/supervise/crash-policy.js";
 
 const policy: CrashPolicy = { initialBackoffMs: 1000, maxBackoffMs: 60_000, stableAfterMs: 60_000, quarantineAfter: 5, windowMs: 300_000 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStat, parseStatusUid } from "../../supervisor/identity.js";
+import { parseStat, parseStatusUid } from "../../supervisor/supervise/identity.js";
 
 // Captured from this machine: `cat /proc/self/stat`.
 const CAT = "15365 (cat) R 15363 15363 776 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 200174 3133440 389 18446744073709551615 93928078553088 93928078572969 140735123959216 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 93928078588976 93928078590592 93928901255168 140735123962594 140735123962614 140735123962614 140735123963883 0\n";

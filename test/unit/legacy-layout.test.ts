@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkLegacyLayout } from "../../supervisor/legacy-layout.js";
+import { checkLegacyLayout } from "../../supervisor/boot/legacy-layout.js";
 
 function layout() {
   const root = mkdtempSync(join(tmpdir(), "legacy-"));

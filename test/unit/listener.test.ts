@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIpv6, parseProcNetTcp } from "../../supervisor/listener.js";
+import { formatIpv6, parseProcNetTcp } from "../../supervisor/supervise/listener.js";
 
 // Captured on this machine while node servers listened on 127.0.0.1, 0.0.0.0 (as uid
 // 65534), ::1 and ::, with one IPv4 and one v4-mapped IPv6 connection open.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { composeNodeOptions, splitNodeOptions } from "../../supervisor/node-options.js";
+import { composeNodeOptions, splitNodeOptions } from "../../supervisor/boot/node-options.js";
 
 const A = "/tmp/nemoclaw-sandbox-safety-net.js";
 const B = "/tmp/nemoclaw-ciao-network-guard.js";

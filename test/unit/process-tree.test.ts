@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { descendantsOf, type ProcessInfo, strayTargets } from "../../supervisor/process-tree.js";
+import { descendantsOf, type ProcessInfo, strayTargets } from "../../supervisor/supervise/process-tree.js";
 
 const GATEWAY_UID = 999;
 const p = (pid: number, ppid: number, pgrp: number, uid: number, startTime: number, state = "S"): ProcessInfo => ({

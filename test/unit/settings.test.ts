@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, resolveSettings, SettingsError, withPort } from "../../supervisor/settings.js";
+import { DEFAULTS, resolveSettings, SettingsError, withPort } from "../../supervisor/shared/settings.js";
 
 describe("settings", () => {
   it("uses the SPEC defaults when nothing is set", () => {

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { markerBlock, proxyEnvScript, updateDotfile, withoutMarkerBlock } from "../../supervisor/shell-env.js";
+import { markerBlock, proxyEnvScript, updateDotfile, withoutMarkerBlock } from "../../supervisor/boot/shell-env.js";
 
 const me = { uid: process.getuid!(), gid: process.getgid!() };
 

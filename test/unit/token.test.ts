@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateToken, isToken, tokenEnvFile, withGatewayToken } from "../../supervisor/token.js";
+import { generateToken, isToken, tokenEnvFile, withGatewayToken } from "../../supervisor/boot/token.js";
 
 describe("gateway token", () => {
   it("is 64 lowercase hex characters and new every time", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePasswd } from "../../supervisor/users.js";
-import { stepDownArgv } from "../../supervisor/step-down.js";
+import { parsePasswd } from "../../supervisor/shared/users.js";
+import { stepDownArgv } from "../../supervisor/init/step-down.js";
 
 describe("passwd parsing", () => {
   it("reads name, ids, home and shell, skipping comments and malformed lines", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeWaitStatus, describeStatus, shellStatus } from "../../supervisor/wait-status.js";
+import { decodeWaitStatus, describeStatus, shellStatus } from "../../supervisor/init/wait-status.js";
 
 describe("wait status decoding", () => {
   it("reads the exit code of a normal exit", () => {

@@ -1,0 +1,190 @@
+// `supervisor boot`: the sandbox boot chain (SPEC 3), one log line per step, then the
+// gateway (or one command) under PID 1's loop. The chain produces a prepared launch and
+// hands it over; nothing after it reaches back.
+import { existsSync, mkdirSync } from "node:fs";
+import { log } from "../shared/log.js";
+import { loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
+import { findUser, type UserEntry } from "../shared/users.js";
+import { exitWith, STATUS } from "../init/exit.js";
+import { runInitLoop } from "../init/init-loop.js";
+import { loadAddonOrExit } from "../init/run.js";
+import { findSetpriv } from "../init/step-down.js";
+import type { PreparedLaunch } from "../supervise/supervisor.js";
+import { dropOwnCapabilities } from "./capability-drop.js";
+import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths } from "./config-integrity.js";
+import { serveGateway } from "./gateway-mode.js";
+import { stageGuardedEnvironment } from "./guarded-environment.js";
+import {
+  buildLaunch,
+  canDropChildCapabilities,
+  GATEWAY_MARKER,
+  predictedResidual,
+  reportChildCapabilities,
+  type LaunchPlan,
+} from "./launch.js";
+import { checkLegacyLayout } from "./legacy-layout.js";
+import { GuardError, type GuardOwner } from "./preload-guards.js";
+import { deliverToken } from "./token-delivery.js";
+
+export interface BootOptions {
+  /** A one-shot command to run as the sandbox user instead of the gateway. */
+  command?: string[];
+}
+
+function refuse(message: string, security = false): never {
+  return exitWith(STATUS.refused, message, security ? "[SECURITY]" : "[supervisor]");
+}
+
+function requireUser(name: string, role: string): UserEntry {
+  const user = findUser(name);
+  if (user === undefined) refuse(`no user '${name}' (${role}) in /etc/passwd: refusing to run anything as root`);
+  return user;
+}
+
+export function boot(options: BootOptions): void {
+  try {
+    bootChain(options);
+  } catch (error) {
+    // Anything not refused on purpose above is still one line, not a stack trace.
+    exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+function bootChain(options: BootOptions): void {
+  const callerCwd = process.cwd();
+  process.chdir("/");
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (error instanceof SettingsError) refuse(error.message);
+    throw error;
+  }
+  const rootMode = process.getuid!() === 0;
+
+  // 1. Own bounding set (root), or say once which protections are off (non-root).
+  let supervisorKept: string[] = [];
+  if (rootMode) {
+    const outcome = dropOwnCapabilities();
+    log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
+    if (outcome.kind === "residual") supervisorKept = outcome.residual;
+  } else {
+    log(
+      `non-root mode (uid ${process.getuid!()}): no capability drop, no step-down to separate users, ` +
+        "config read-only, token passed in the gateway's environment",
+      "[SECURITY]",
+    );
+  }
+  const sandbox = requireUser(settings.sandboxUser, "sandbox user");
+  const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
+  const setpriv = rootMode ? findSetpriv() : undefined;
+  if (rootMode && setpriv === undefined) refuse("setpriv not found (install util-linux): refusing to run anything as root");
+
+  // 2. Legacy symlink layout.
+  const layout = checkLegacyLayout(settings.configDir, settings.dataDir);
+  if (!layout.ok) refuse(`legacy layout: ${layout.reason}`, true);
+  log(`legacy layout: ${layout.links} symlink(s) in ${settings.configDir}, all inside ${settings.dataDir}`);
+
+  // 3. Config integrity; nothing is modified before this passes.
+  const paths: IntegrityPaths = { configDir: settings.configDir, stateDir: settings.stateDir };
+  if (rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
+  const verdict = verifyConfig(paths, settings.posture);
+  if (!verdict.ok) refuse(`config integrity: ${verdict.reason}`, true);
+  log(
+    verdict.integrity === "not-enforced"
+      ? `config: ${CONFIG_FILE} parsed; mutable posture, integrity is not enforced`
+      : `config: ${CONFIG_FILE} verified against ${HASH_FILE} (${settings.posture} posture${verdict.integrity === "verified" ? "" : `, ${verdict.integrity}`})`,
+  );
+
+  // 4. Token.
+  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, paths });
+
+  // 5. Preload guards and the shells' environment.
+  const owner: GuardOwner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
+  let nodeOptions: string;
+  try {
+    nodeOptions = stageGuardedEnvironment(settings, owner);
+  } catch (error) {
+    if (error instanceof GuardError) refuse(`refusing unguarded gateway launch: ${error.message}`, true);
+    throw error;
+  }
+
+  // 6. Launch as the unprivileged user.
+  const dropsApplied = rootMode && canDropChildCapabilities();
+  const residual = rootMode ? predictedResidual(dropsApplied) : [];
+  if (residual.length > 0) {
+    const message = `capabilities: a launched child would keep ${residual.join(",")}${dropsApplied ? "" : " (no CAP_SETPCAP for setpriv)"}`;
+    if (settings.requireCapDrop) refuse(`${message}; SUPERVISOR_REQUIRE_CAP_DROP=1 refuses the launch`, true);
+  }
+  if (options.command) {
+    const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
+    return runOneShot(plan, settings, dropsApplied);
+  }
+
+  const gatewayPlan: LaunchPlan = {
+    command: settings.gatewayCommand.map((arg) => withPort(arg, settings.gatewayPort)),
+    user: gateway,
+    setpriv,
+    nodeOptions,
+    // The guards act only where the marker is; a respawned gateway would run unguarded.
+    extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+    cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
+  };
+  serveGateway({
+    addon: loadAddonOrExit(),
+    settings,
+    rootMode,
+    gatewayUid: gateway?.uid ?? process.getuid!(),
+    prepareLaunch: relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied),
+    afterLaunch: (pid) => {
+      log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
+      return rootMode ? reportChildCapabilities("gateway", pid) : Promise.resolve([]);
+    },
+    supervisorKept,
+  });
+}
+
+/** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
+function runOneShot(plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
+  const role = `one-shot '${plan.command[0]}'`;
+  const who = plan.user?.name ?? `uid ${process.getuid!()}`;
+  runInitLoop({
+    addon: loadAddonOrExit(),
+    graceSeconds: settings.stopGraceSeconds,
+    launch: buildLaunch(plan, process.env, dropsApplied),
+    afterLaunch: (pid, abort) => {
+      log(`launch: ${role} pid ${pid} as ${who}`);
+      if (plan.user === undefined) return;
+      void reportChildCapabilities(role, pid).then((kept) => {
+        if (kept?.length && settings.requireCapDrop) abort(STATUS.refused, `${role} kept capabilities; SUPERVISOR_REQUIRE_CAP_DROP=1: stopped it`);
+      });
+    },
+  });
+}
+
+/**
+ * Every relaunch re-verifies the config and re-stages the guards (SPEC 4); the first
+ * launch uses what the boot chain has just done.
+ */
+function relaunchPreparer(
+  plan: LaunchPlan,
+  settings: Settings,
+  paths: IntegrityPaths,
+  owner: GuardOwner,
+  dropsApplied: boolean,
+): () => PreparedLaunch {
+  let firstLaunch = true;
+  return () => {
+    if (!firstLaunch) {
+      const again = verifyConfig(paths, settings.posture);
+      if (!again.ok) return { ok: false, layer: "config integrity", message: again.reason };
+      try {
+        plan.nodeOptions = stageGuardedEnvironment(settings, owner);
+      } catch (error) {
+        return { ok: false, layer: "guards missing", message: (error as Error).message };
+      }
+    }
+    firstLaunch = false;
+    return { ok: true, launch: buildLaunch(plan, process.env, dropsApplied) };
+  };
+}

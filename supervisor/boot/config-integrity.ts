@@ -1,0 +1,313 @@
+// Boot step 3 (SPEC section 3) and the config half of section 6: decide whether
+// openclaw.json may be trusted, and write it together with its .config-hash.
+//
+// Config and hash are two files, so no single rename updates both. Before its first rename
+// writeConfigAndHash records the old and new hash (the intent) in a root-only state
+// directory, and clears it after the second. A boot that finds an intent therefore knows
+// the config/hash mismatch is the supervisor's own interrupted write and completes or
+// rolls it back; without an intent, a mismatch is tampering (locked posture).
+import { createHash } from "node:crypto";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, type Stats } from "node:fs";
+import { join } from "node:path";
+import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
+import { log } from "../shared/log.js";
+import type { Posture } from "../shared/settings.js";
+
+export const CONFIG_FILE = "openclaw.json";
+export const HASH_FILE = ".config-hash";
+export const INTENT_FILE = "config-write-intent.json";
+/**
+ * The hash of the config the supervisor last wrote, kept in the root-only state directory.
+ * The config directory's own hash proves only that the two files agree; whoever can
+ * replace the whole directory (its parent belongs to the sandbox user) can make them
+ * agree. The anchor is out of that user's reach.
+ */
+export const ANCHOR_FILE = "trusted-config-hash";
+
+
+export interface IntegrityPaths {
+  configDir: string;
+  /** Root-only directory for the write intent record, e.g. /var/lib/sandbox-supervisor. */
+  stateDir: string;
+}
+
+/**
+ * "verified": the hash matches (in the mutable posture that means consistent, not trusted).
+ * "not-enforced": mutable posture, hash missing or stale; the caller logs that once.
+ */
+export type Integrity = "verified" | "not-enforced" | "completed-interrupted-write" | "rolled-back-interrupted-write";
+
+export type Verdict =
+  | { ok: true; config: Record<string, unknown>; bytes: Buffer; integrity: Integrity }
+  | { ok: false; reason: string };
+
+interface Intent {
+  oldHash: string | null;
+  newHash: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HASH_LINE = /^([0-9a-f]{64}) {2}openclaw\.json\n$/;
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Exactly what `sha256sum openclaw.json` prints, run inside the config directory. */
+export function hashLine(configBytes: Uint8Array): string {
+  return `${sha256(configBytes)}  ${CONFIG_FILE}\n`;
+}
+
+/** The hex digest of a hash line in exactly hashLine's format, else undefined. */
+export function parseHashLine(text: string): string | undefined {
+  return HASH_LINE.exec(text)?.[1];
+}
+
+type FileState =
+  | { kind: "missing" }
+  | { kind: "symlink" }
+  | { kind: "not-regular" }
+  | { kind: "file"; bytes: Buffer; stat: Stats };
+
+/**
+ * Reads a file without following a symlink at its last component: O_NOFOLLOW makes the
+ * check and the read one step, so the file cannot be swapped for a link in between.
+ * O_NONBLOCK keeps a FIFO planted under the name from blocking boot.
+ */
+function readNoFollow(path: string): FileState {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { kind: "missing" };
+    if (code === "ELOOP") return { kind: "symlink" };
+    throw err;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { kind: "not-regular" };
+    return { kind: "file", bytes: readFileSync(fd), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseConfigObject(bytes: Uint8Array): Record<string, unknown> | string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return "is not valid UTF-8";
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not the parser's message: newer V8 quotes the input in it, and the input holds the token.
+    return "is not valid JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return "is JSON but not an object";
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseIntent(bytes: Uint8Array): Intent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  if (Object.keys(record).sort().join(",") !== "newHash,oldHash") return undefined;
+  const { oldHash, newHash } = record;
+  if (typeof newHash !== "string" || !HEX64.test(newHash)) return undefined;
+  if (oldHash !== null && (typeof oldHash !== "string" || !HEX64.test(oldHash))) return undefined;
+  return { oldHash, newHash };
+}
+
+function short(hash: string | null): string {
+  return hash === null ? "none" : hash.slice(0, 12);
+}
+
+function refuse(reason: string): Verdict {
+  return { ok: false, reason };
+}
+
+type Resolution = { integrity: Integrity } | { refused: string };
+
+/** Completes or rolls back the supervisor's own interrupted write, or refuses a foreign change. */
+function resolveIntent(
+  intentPath: string,
+  anchorPath: string,
+  intent: Intent,
+  configPath: string,
+  hashPath: string,
+  config: FileState,
+  hashText: string | undefined,
+): Resolution {
+  const current = config.kind === "file" ? sha256(config.bytes) : null;
+  const recordedHash = hashText === undefined ? undefined : parseHashLine(hashText);
+  try {
+    if (config.kind === "file" && current === intent.newHash) {
+      // The config rename landed; the hash rename may not have.
+      if (recordedHash !== intent.newHash) writeHashLike(hashPath, config);
+      writeAnchor(anchorPath, intent.newHash);
+      removeFileDurable(intentPath);
+      return { integrity: "completed-interrupted-write" };
+    }
+    if (current === intent.oldHash) {
+      // The new config never landed: the old one stands, and the hash must say so.
+      if (config.kind === "file" && recordedHash !== intent.oldHash) writeHashLike(hashPath, config);
+      writeAnchor(anchorPath, intent.oldHash);
+      removeFileDurable(intentPath);
+      return { integrity: "rolled-back-interrupted-write" };
+    }
+  } catch (err) {
+    return {
+      refused: `cannot finish the interrupted config write recorded in ${intentPath}: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+  return {
+    refused:
+      `${configPath} (sha256 ${short(current)}) matches neither side of the interrupted write recorded in ${intentPath} ` +
+      `(old ${short(intent.oldHash)}, new ${short(intent.newHash)}): it was changed by someone else; restore it, then remove the record`,
+  };
+}
+
+function writeAnchor(anchorPath: string, hash: string | null): void {
+  if (hash === null) removeFileDurable(anchorPath);
+  else writeFileAtomic(anchorPath, `${hash}\n`, { mode: 0o600 });
+}
+
+/** The hash file gets the config's owner and mode: the posture sets both files alike. */
+function writeHashLike(hashPath: string, config: Extract<FileState, { kind: "file" }>): void {
+  writeFileAtomic(hashPath, hashLine(config.bytes), {
+    mode: config.stat.mode & 0o7777,
+    uid: config.stat.uid,
+    gid: config.stat.gid,
+  });
+}
+
+function cleanTemps(paths: IntegrityPaths): void {
+  try {
+    cleanStaleTemps(paths.configDir, CONFIG_FILE);
+    cleanStaleTemps(paths.configDir, HASH_FILE);
+    cleanStaleTemps(paths.stateDir, INTENT_FILE);
+    cleanStaleTemps(paths.stateDir, ANCHOR_FILE);
+  } catch (err) {
+    // Leftover temps are hidden files nobody reads; failing to remove them is not a reason to refuse boot.
+    log(`cannot remove stale temp files of an interrupted write: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
+  const configPath = join(paths.configDir, CONFIG_FILE);
+  const hashPath = join(paths.configDir, HASH_FILE);
+  const intentPath = join(paths.stateDir, INTENT_FILE);
+  const anchorPath = join(paths.stateDir, ANCHOR_FILE);
+
+  let dirStat: Stats;
+  try {
+    dirStat = lstatSync(paths.configDir);
+  } catch (err) {
+    return refuse(`config directory ${paths.configDir} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (dirStat.isSymbolicLink()) return refuse(`config directory ${paths.configDir} is a symlink, expected a real directory`);
+  if (!dirStat.isDirectory()) return refuse(`config directory ${paths.configDir} is not a directory`);
+
+  let config: FileState;
+  let hash: FileState;
+  let intentRead: FileState;
+  let anchor: FileState;
+  try {
+    config = readNoFollow(configPath);
+    hash = readNoFollow(hashPath);
+    intentRead = readNoFollow(intentPath);
+    anchor = readNoFollow(anchorPath);
+  } catch (err) {
+    return refuse(`cannot read the config or its hash: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (config.kind === "symlink") return refuse(`${configPath} is a symlink, expected a regular file`);
+  if (config.kind === "not-regular") return refuse(`${configPath} is not a regular file`);
+  if (hash.kind === "symlink") return refuse(`${hashPath} is a symlink, expected a regular file`);
+  if (hash.kind === "not-regular") return refuse(`${hashPath} is not a regular file`);
+  if (intentRead.kind === "symlink" || intentRead.kind === "not-regular") {
+    return refuse(`write intent record ${intentPath} is not a regular file; remove it after review`);
+  }
+
+  cleanTemps(paths);
+  const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : undefined;
+
+  let integrity: Integrity;
+  if (intentRead.kind === "file") {
+    const intent = parseIntent(intentRead.bytes);
+    if (intent === undefined) {
+      return refuse(`write intent record ${intentPath} is malformed, expected {"oldHash": hex or null, "newHash": hex}; remove it after review`);
+    }
+    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText);
+    if ("refused" in resolution) return refuse(resolution.refused);
+    integrity = resolution.integrity;
+  } else {
+    if (config.kind !== "file") return refuse(`${configPath} is missing`);
+    const recorded = hashText === undefined ? undefined : parseHashLine(hashText);
+    if (recorded !== undefined && recorded === sha256(config.bytes)) {
+      integrity = "verified";
+      if (posture === "locked" && anchor.kind !== "missing") {
+        const trusted = anchor.kind === "file" ? anchor.bytes.toString("utf8").trim() : "";
+        if (!HEX64.test(trusted)) return refuse(`${anchorPath} is not a regular file holding one sha256; remove it after review`);
+        if (trusted !== recorded) {
+          return refuse(
+            `${configPath} agrees with ${hashPath} but is not the config the supervisor last wrote ` +
+              `(sha256 ${short(recorded)}, expected ${short(trusted)} from ${anchorPath}): the config directory was replaced`,
+          );
+        }
+      }
+    } else if (posture === "mutable") {
+      integrity = "not-enforced";
+    } else if (hashText === undefined) {
+      return refuse(`${hashPath} is missing; the locked posture needs it to trust ${CONFIG_FILE}`);
+    } else if (recorded === undefined) {
+      return refuse(`${hashPath} is malformed, expected exactly sha256sum output: '<64 lowercase hex>  ${CONFIG_FILE}'`);
+    } else {
+      return refuse(`${configPath} does not match ${hashPath}: the config was changed outside the supervisor`);
+    }
+  }
+
+  if (config.kind !== "file") return refuse(`${configPath} is missing`);
+  const parsed = parseConfigObject(config.bytes);
+  if (typeof parsed === "string") return refuse(`${configPath} ${parsed}`);
+  return { ok: true, config: parsed, bytes: config.bytes, integrity };
+}
+
+export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, options: { mode: number; uid?: number; gid?: number }): void {
+  const configPath = join(paths.configDir, CONFIG_FILE);
+  const hashPath = join(paths.configDir, HASH_FILE);
+  const intentPath = join(paths.stateDir, INTENT_FILE);
+
+  const parsed = parseConfigObject(newBytes);
+  if (typeof parsed === "string") throw new AtomicWriteError(`refusing to write ${configPath}: the new content ${parsed}`);
+
+  // Refuse before the intent exists, so a bad target leaves nothing to resolve at boot.
+  const current = readNoFollow(configPath);
+  if (current.kind === "symlink" || current.kind === "not-regular") {
+    throw new AtomicWriteError(`refusing to write ${configPath}: it is not a regular file (a symlink or something else)`);
+  }
+  const hashTarget = readNoFollow(hashPath);
+  if (hashTarget.kind === "symlink" || hashTarget.kind === "not-regular") {
+    throw new AtomicWriteError(`refusing to write ${hashPath}: it is not a regular file (a symlink or something else)`);
+  }
+
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  const intent: Intent = { oldHash: current.kind === "file" ? sha256(current.bytes) : null, newHash: sha256(newBytes) };
+  writeFileAtomic(intentPath, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
+  // A failure from here on leaves the intent in place on purpose: the next verifyConfig
+  // completes or rolls back whatever state the two files were left in.
+  writeFileAtomic(configPath, newBytes, options);
+  writeFileAtomic(hashPath, hashLine(newBytes), options);
+  writeAnchor(join(paths.stateDir, ANCHOR_FILE), intent.newHash);
+  removeFileDurable(intentPath);
+}

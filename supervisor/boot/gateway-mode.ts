@@ -1,0 +1,110 @@
+// PID 1 in gateway mode: the supervise loop owns the gateway; the reaper, PID 1's signals
+// and the control socket only hand events to it. What ends the supervisor is TERM, INT
+// or QUIT: the gateway is stopped (TERM, grace, SIGKILL of its tree), everything else
+// left in the namespace is killed, and PID 1 exits with the gateway's status from that
+// stop (128 + N if there was no gateway to stop).
+import { startControlServer } from "../control/server.js";
+import { controlSocketPath } from "../control/protocol.js";
+import { exitWith } from "../init/exit.js";
+import { readIdentity } from "../supervise/identity.js";
+import { log } from "../shared/log.js";
+import type { NativeAddon } from "../shared/native.js";
+import { Reaper } from "../init/reaper.js";
+import type { Settings } from "../shared/settings.js";
+import { withPort } from "../shared/settings.js";
+import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../init/signals.js";
+import { GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
+import { shellStatus } from "../init/wait-status.js";
+import { constants } from "node:os";
+
+export interface GatewayServiceOptions {
+  addon: NativeAddon;
+  settings: Settings;
+  rootMode: boolean;
+  gatewayUid: number;
+  prepareLaunch: () => PreparedLaunch;
+  afterLaunch: (pid: number) => Promise<string[] | undefined>;
+  supervisorKept: string[];
+}
+
+// Under qemu-user the emulator answers /proc/<own pid>/stat itself, with zeros; a check
+// that cannot be made is not reported as a missing protection.
+function pidfdUnavailable(addon: NativeAddon): boolean {
+  try {
+    const ownStartTime = readIdentity(process.pid)?.startTime;
+    return ownStartTime !== undefined && addon.pidfdSignal(process.pid, ownStartTime, 0) === 1;
+  } catch {
+    return false;
+  }
+}
+
+export function serveGateway(o: GatewayServiceOptions): void {
+  const { settings } = o;
+  const isPid1 = process.pid === 1;
+  if (!isPid1 && !o.addon.setChildSubreaper()) {
+    log("not PID 1 and cannot become a child subreaper: orphaned processes will not be reaped by the supervisor");
+  }
+  // Signals to strays go through pidfds; without them a recycled pid is only ruled out by
+  // the start-time check just before kill(), which leaves a window of microseconds.
+  if (pidfdUnavailable(o.addon)) {
+    log("pidfd_open is unavailable (old kernel or seccomp): signals are checked by start time just before kill()", "[SECURITY]");
+  }
+  const supervisor = new GatewaySupervisor({
+    addon: o.addon,
+    prepareLaunch: o.prepareLaunch,
+    afterLaunch: o.afterLaunch,
+    gatewayUid: o.gatewayUid,
+    killStraysByUid: o.rootMode,
+    port: settings.gatewayPort,
+    healthUrl: withPort(settings.healthUrl, settings.gatewayPort),
+    policy: {
+      initialBackoffMs: settings.backoffInitialSeconds * 1000,
+      maxBackoffMs: settings.backoffMaxSeconds * 1000,
+      stableAfterMs: settings.stableAfterSeconds * 1000,
+      quarantineAfter: settings.quarantineAfter,
+      windowMs: settings.quarantineWindowSeconds * 1000,
+    },
+    bootGraceMs: settings.bootGraceSeconds * 1000,
+    probeIntervalMs: settings.probeIntervalSeconds * 1000,
+    probeTimeoutMs: settings.probeTimeoutSeconds * 1000,
+    unhealthyThreshold: settings.unhealthyThreshold,
+    stopGraceMs: settings.stopGraceSeconds * 1000,
+    stateFile: gatewayStateFile(settings.runDir),
+    staticStatus: { mode: o.rootMode ? "root" : "non-root", posture: settings.posture, supervisorKept: o.supervisorKept },
+  });
+  const reaper = new Reaper(o.addon, (pid, rawStatus) => supervisor.onReaped(pid, rawStatus));
+
+  let shuttingDown = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    shuttingDown = true;
+    log(`received ${signal}: stopping the gateway (grace ${settings.stopGraceSeconds}s)`);
+    const status = await supervisor.shutdown();
+    if (isPid1) {
+      try {
+        // Every process of the namespace but PID 1 itself.
+        process.kill(-1, "SIGKILL");
+      } catch {
+        // Nothing else was left.
+      }
+    }
+    reaper.reapNow();
+    exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], `gateway stopped; exiting`);
+  };
+  for (const signal of FORWARDED_SIGNALS) {
+    process.on(signal, () => {
+      if (shuttingDown) return;
+      if (SHUTDOWN_SIGNALS.has(signal)) return void shutdown(signal);
+      // HUP means restart (SPEC 4); the other signals are the gateway's.
+      if (signal === "SIGHUP") return supervisor.restartFromSignal();
+      supervisor.forward(signal);
+    });
+  }
+  reaper.start();
+
+  void startControlServer(controlSocketPath(settings), supervisor).then(
+    (server) => log(`control: listening on ${server.socketPath}`),
+    (error: unknown) => log(`control: socket unavailable (${(error as Error).message}); HUP still restarts the gateway`),
+  );
+  void supervisor.start();
+}
+

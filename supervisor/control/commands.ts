@@ -1,0 +1,383 @@
+// `supervisor restart|status|health|stop`: run inside the container (docker exec), they ask
+// PID 1 over the control socket and turn its answer into output and an exit status. Each
+// command's exact behaviour is written down in docs/supervisor-<command>.md.
+import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import lockfile from "proper-lockfile";
+import { request } from "./client.js";
+import { controlSocketPath, failure, MAX_TIMEOUT_MS, restartLockPath, type FinalMessage } from "./protocol.js";
+import { exitWith, STATUS } from "../init/exit.js";
+import type { ControlResult, FailedLayer, StatusReport } from "../supervise/gateway-state.js";
+import { loadSettings, SettingsError } from "../shared/settings.js";
+
+export type ControlCommandName = "restart" | "status" | "health" | "stop";
+
+export const CONTROL_COMMANDS: readonly ControlCommandName[] = ["restart", "status", "health", "stop"];
+
+/** Exit statuses shared by the four commands (docs/supervisor-*.md). */
+export const EXIT = {
+  ok: 0,
+  /** The request failed (restart, stop), or the gateway is not healthy (health). */
+  failed: 1,
+  usage: STATUS.usage,
+  busy: 3,
+  unavailable: 4,
+} as const;
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+export interface CommandIO {
+  socketPath: string;
+  lockPath: string;
+  stdout: Output;
+  stderr: Output;
+  /** The supervisor's SIGTERM-to-SIGKILL grace: a restart or stop may take that long to answer. */
+  stopGraceMs: number;
+  /** proper-lockfile tuning of the restart lock; tests shorten it. */
+  lock?: LockTuning;
+}
+
+export interface LockTuning {
+  /** A lock not refreshed for this long belongs to a dead process and is taken over. */
+  staleMs: number;
+  /** How often the holder refreshes it. */
+  updateMs: number;
+  /** How often a waiting restart tries again. */
+  retryMs: number;
+}
+
+export const DEFAULT_LOCK: LockTuning = { staleMs: 15_000, updateMs: 5_000, retryMs: 250 };
+export const DEFAULT_RESTART_SECONDS = 60;
+const MAX_RESTART_SECONDS = MAX_TIMEOUT_MS / 1000;
+/** Time the supervisor gets beyond the request's own budget and the stop grace to answer. */
+export const ANSWER_MARGIN_MS = 15_000;
+
+export type ParsedCommand =
+  | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number } }
+  | { command: "status"; json: boolean }
+  | { command: "health" }
+  | { command: "stop"; json: boolean };
+
+export type ParseOutcome = { kind: "run"; parsed: ParsedCommand } | { kind: "help" } | { kind: "usage"; message: string };
+
+const OPTIONS = {
+  restart: {
+    timeout: { type: "string" },
+    json: { type: "boolean" },
+    "expect-pid": { type: "string" },
+    "expect-start-time": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  status: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  health: { help: { type: "boolean", short: "h" } },
+  stop: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+} as const;
+
+function positiveInteger(value: string): number | undefined {
+  const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Pure: the command line of one control command, or why it is a usage error. */
+export function parseControlArgs(command: ControlCommandName, args: string[]): ParseOutcome {
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+  try {
+    const options: ParseArgsOptionsConfig = OPTIONS[command];
+    values = parseArgs({ args, options, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    return { kind: "usage", message: `${command}: ${(error as Error).message.split("\n")[0]!}` };
+  }
+  if (values.help === true) return { kind: "help" };
+  const json = values.json === true;
+  switch (command) {
+    case "status":
+    case "stop":
+      return { kind: "run", parsed: { command, json } };
+    case "health":
+      return { kind: "run", parsed: { command } };
+    case "restart":
+      break;
+  }
+  let seconds = DEFAULT_RESTART_SECONDS;
+  if (typeof values.timeout === "string") {
+    const n = positiveInteger(values.timeout);
+    if (n === undefined || n > MAX_RESTART_SECONDS) {
+      return { kind: "usage", message: `--timeout '${values.timeout}': expected a whole number of seconds from 1 to ${MAX_RESTART_SECONDS}` };
+    }
+    seconds = n;
+  }
+  const pidText = values["expect-pid"];
+  const startText = values["expect-start-time"];
+  if (typeof pidText !== typeof startText) {
+    return { kind: "usage", message: "--expect-pid and --expect-start-time go together" };
+  }
+  const parsed: ParsedCommand = { command, timeoutMs: seconds * 1000, json };
+  if (typeof pidText === "string" && typeof startText === "string") {
+    const pid = positiveInteger(pidText);
+    if (pid === undefined) return { kind: "usage", message: `--expect-pid '${pidText}': expected a process id (a positive integer)` };
+    const startTime = positiveInteger(startText);
+    if (startTime === undefined) {
+      return { kind: "usage", message: `--expect-start-time '${startText}': expected a positive integer (field 22 of /proc/PID/stat)` };
+    }
+    parsed.expect = { pid, startTime };
+  }
+  return { kind: "run", parsed };
+}
+
+export function exitCodeFor(layer: FailedLayer): number {
+  return layer === "busy" ? EXIT.busy : layer === "unavailable" ? EXIT.unavailable : EXIT.failed;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
+}
+
+function unexpected(what: string): { ok: false; layer: "unavailable"; message: string } {
+  return { ok: false, layer: "unavailable", message: `unexpected answer from the supervisor: ${what}` };
+}
+
+/** A restart or stop wants a result line; a status report there means the ends disagree. */
+function resultOf(final: FinalMessage): ControlResult {
+  return "result" in final ? final.result : unexpected("a status report instead of a result");
+}
+
+function errnoFailure(path: string, error: unknown): FinalMessage {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return failure("unavailable", `supervisor runtime directory ${dirname(path)} not found: is PID 1 the sandbox supervisor?`);
+  }
+  if (code === "EACCES" || code === "EPERM") {
+    return failure("unavailable", `permission denied on ${path} (run as root: docker exec --user root ...)`);
+  }
+  return failure("unavailable", `cannot use restart lock ${path} (${code ?? (error as Error).message})`);
+}
+
+type Held = { release: () => Promise<void> };
+
+/**
+ * Takes the restart lock, waiting until `deadline` while another restart holds it. A lock
+ * whose holder died stops being refreshed and is taken over once it is `staleMs` old.
+ */
+async function acquireRestartLock(lockPath: string, deadline: number, tuning: LockTuning): Promise<Held | FinalMessage> {
+  try {
+    closeSync(openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
+  } catch (error) {
+    return errnoFailure(lockPath, error);
+  }
+  const started = Date.now();
+  for (;;) {
+    try {
+      const release = await lockfile.lock(lockPath, {
+        stale: tuning.staleMs,
+        update: tuning.updateMs,
+        realpath: false,
+        retries: 0,
+        // Losing the lock mid-request (the event loop stalled past staleMs) must not crash
+        // the command: the supervisor itself never runs two restarts at once.
+        onCompromised: () => {},
+      });
+      return { release };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") return errnoFailure(lockPath, error);
+    }
+    const wait = Math.min(tuning.retryMs, deadline - Date.now());
+    if (wait <= 0) {
+      const waited = Math.round((Date.now() - started) / 1000);
+      return failure("busy", `another restart holds ${lockPath}; gave up after waiting ${waited} s`);
+    }
+    await sleep(wait);
+  }
+}
+
+async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, io: CommandIO): Promise<number> {
+  const deadline = Date.now() + parsed.timeoutMs;
+  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`restart: ${oneLine(message)}\n`);
+  const held = await acquireRestartLock(io.lockPath, deadline, io.lock ?? DEFAULT_LOCK);
+  let result: ControlResult;
+  if ("release" in held) {
+    try {
+      const timeoutMs = Math.max(1, deadline - Date.now());
+      const req = parsed.expect ? { op: "restart" as const, timeoutMs, expect: parsed.expect } : { op: "restart" as const, timeoutMs };
+      result = resultOf(await request(io.socketPath, req, progress, timeoutMs + io.stopGraceMs + ANSWER_MARGIN_MS));
+    } finally {
+      await held.release().catch(() => {});
+    }
+  } else {
+    result = resultOf(held);
+  }
+  if (result.ok) {
+    const gateway = result.gateway;
+    io.stdout.write(
+      parsed.json
+        ? `${JSON.stringify({ ok: true, pid: gateway?.pid ?? null, startTime: gateway?.startTime ?? null })}\n`
+        : gateway
+          ? `restarted: gateway pid ${gateway.pid}\n`
+          : "restarted\n",
+    );
+    return EXIT.ok;
+  }
+  return reportFailure("restart", result, parsed.json, io);
+}
+
+async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: CommandIO): Promise<number> {
+  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`stop: ${oneLine(message)}\n`);
+  const result = resultOf(await request(io.socketPath, { op: "stop" }, progress, io.stopGraceMs + ANSWER_MARGIN_MS));
+  if (result.ok) {
+    io.stdout.write(parsed.json ? `${JSON.stringify({ ok: true })}\n` : "stopped\n");
+    return EXIT.ok;
+  }
+  return reportFailure("stop", result, parsed.json, io);
+}
+
+function reportFailure(command: string, result: Extract<ControlResult, { ok: false }>, json: boolean, io: CommandIO): number {
+  if (json) io.stdout.write(`${JSON.stringify({ ok: false, layer: result.layer, message: result.message })}\n`);
+  else io.stderr.write(`${command} failed (${result.layer}): ${oneLine(result.message)}\n`);
+  return exitCodeFor(result.layer);
+}
+
+/** The report, or the failure that stands in for it. */
+function reportOf(final: FinalMessage): StatusReport | Extract<ControlResult, { ok: false }> {
+  if ("status" in final) return final.status;
+  return final.result.ok ? unexpected("a result instead of a status report") : final.result;
+}
+
+async function status(parsed: Extract<ParsedCommand, { command: "status" }>, io: CommandIO): Promise<number> {
+  const report = reportOf(await request(io.socketPath, { op: "status" }, () => {}));
+  if ("ok" in report) return reportFailure("status", report, parsed.json, io);
+  io.stdout.write(parsed.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+  return EXIT.ok;
+}
+
+async function health(io: CommandIO): Promise<number> {
+  const report = reportOf(await request(io.socketPath, { op: "health" }, () => {}));
+  if ("ok" in report) return reportFailure("health", report, false, io);
+  if (report.state === "healthy") {
+    io.stdout.write(report.gateway ? `healthy: gateway pid ${report.gateway.pid}\n` : "healthy\n");
+    return EXIT.ok;
+  }
+  io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${oneLine(report.detail)}` : ""}\n`);
+  return EXIT.failed;
+}
+
+export function formatDuration(totalSeconds: number): string {
+  let rest = Math.max(0, Math.round(totalSeconds));
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
+    if (rest >= size || parts.length > 0) parts.push(`${Math.floor(rest / size)}${unit}`);
+    rest %= size;
+  }
+  parts.push(`${rest}s`);
+  return parts.join(" ");
+}
+
+function capabilityList(list: string[] | null): string {
+  if (list === null) return "unknown";
+  return list.length === 0 ? "none" : list.join(", ");
+}
+
+/** Pure: the human form of a status report, one aligned "name  value" line per fact. */
+export function formatStatus(report: StatusReport): string {
+  const { gateway, lastExit } = report;
+  const rows: Array<[string, string]> = [
+    ["state", report.state],
+    ["gateway", gateway ? `pid ${gateway.pid} (start time ${gateway.startTime}, uid ${gateway.uid})` : "none"],
+    ["uptime", gateway ? `${formatDuration(gateway.uptimeSeconds)} (since ${gateway.startedAt})` : "-"],
+    ["restarts", `${report.restarts} (crashes: ${report.crashes})`],
+    ["last exit", lastExit ? `${lastExit.description} at ${lastExit.at} (${lastExit.expected ? "expected" : "unexpected"})` : "none"],
+    [
+      "capabilities",
+      `gateway kept: ${capabilityList(report.capabilities.gatewayKept)}; supervisor kept: ${capabilityList(report.capabilities.supervisorKept)}`,
+    ],
+    ["mode", `${report.mode}, config ${report.posture}`],
+  ];
+  if (report.detail !== null) rows.push(["detail", report.detail]);
+  return rows.map(([name, value]) => `${name.padEnd(14)}${oneLine(value)}\n`).join("");
+}
+
+export function executeControlCommand(parsed: ParsedCommand, io: CommandIO): Promise<number> {
+  switch (parsed.command) {
+    case "restart":
+      return restart(parsed, io);
+    case "stop":
+      return stop(parsed, io);
+    case "status":
+      return status(parsed, io);
+    case "health":
+      return health(io);
+  }
+}
+
+function usageLine(message: string): string {
+  return `supervisor: ${message}\nTry 'supervisor --help'.\n`;
+}
+
+/** Parse and run, for callers that supply their own socket, lock and streams (tests). */
+export async function controlCommand(command: ControlCommandName, args: string[], io: CommandIO, usage = ""): Promise<number> {
+  const outcome = parseControlArgs(command, args);
+  switch (outcome.kind) {
+    case "usage":
+      io.stderr.write(usageLine(outcome.message));
+      return EXIT.usage;
+    case "help":
+      io.stdout.write(usage);
+      return EXIT.ok;
+    case "run":
+      return executeControlCommand(outcome.parsed, io);
+  }
+}
+
+function fdOutput(fd: number): Output {
+  return {
+    write(text: string): void {
+      try {
+        writeSync(fd, text);
+      } catch {
+        // A closed pipe must not turn an answer into a crash; the exit status still tells.
+      }
+    },
+  };
+}
+
+/**
+ * The `supervisor restart|status|health|stop` entry: usage errors exit 2 before anything
+ * else, settings errors 78; otherwise the command's own status (125 if the command itself
+ * broke).
+ */
+export function runControlCommand(command: ControlCommandName, args: string[], usage: string): void {
+  main(command, args, usage).catch((error: unknown) =>
+    exitWith(STATUS.ownFailure, `${command}: ${(error as Error).message ?? String(error)}`),
+  );
+}
+
+async function main(command: ControlCommandName, args: string[], usage: string): Promise<never> {
+  const stdout = fdOutput(1);
+  const stderr = fdOutput(2);
+  const outcome = parseControlArgs(command, args);
+  if (outcome.kind === "usage") {
+    stderr.write(usageLine(outcome.message));
+    return exitWith(EXIT.usage);
+  }
+  if (outcome.kind === "help") {
+    stdout.write(usage);
+    return exitWith(EXIT.ok);
+  }
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (error instanceof SettingsError) return exitWith(STATUS.refused, error.message);
+    throw error;
+  }
+  const io: CommandIO = {
+    socketPath: controlSocketPath(settings),
+    lockPath: restartLockPath(settings),
+    stdout,
+    stderr,
+    stopGraceMs: settings.stopGraceSeconds * 1000,
+  };
+  return exitWith(await executeControlCommand(outcome.parsed, io));
+}

@@ -1,0 +1,40 @@
+// One decoded request to the supervise loop and back: the final answer of every request,
+// never a rejection. A handler failure becomes an "unavailable" answer, not a crash.
+import type { ControlHandler, ControlResult } from "../supervise/gateway-state.js";
+import { failure, type ControlRequest, type FinalMessage } from "./protocol.js";
+
+export function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0] ?? "";
+}
+
+function outcome(work: () => Promise<ControlResult>): Promise<FinalMessage> {
+  let pending: Promise<ControlResult>;
+  try {
+    pending = work();
+  } catch (error) {
+    pending = Promise.reject(error);
+  }
+  return Promise.resolve(pending).then(
+    (result) => ({ result }),
+    (error: unknown) => failure("unavailable", `the supervisor failed to handle the request: ${oneLine(error)}`),
+  );
+}
+
+export function dispatch(handler: ControlHandler, request: ControlRequest, progress: (message: string) => void): Promise<FinalMessage> {
+  switch (request.op) {
+    case "status":
+    case "health":
+      try {
+        return Promise.resolve({ status: handler.status() });
+      } catch (error) {
+        return Promise.resolve(failure("unavailable", `the supervisor failed to report its status: ${oneLine(error)}`));
+      }
+    case "restart": {
+      const { timeoutMs, expect } = request;
+      return outcome(() => handler.restart(expect ? { timeoutMs, expect } : { timeoutMs }, progress));
+    }
+    case "stop":
+      return outcome(() => handler.stop(progress));
+  }
+}

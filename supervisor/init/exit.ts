@@ -1,0 +1,18 @@
+// How the supervisor ends: every path leads to exitWith(), with one of these statuses or
+// the main child's own (exit code, or 128 + signal).
+import { log, type LogPrefix } from "../shared/log.js";
+
+/** The supervisor's own outcomes (the conventions of env(1), shells and sysexits). */
+export const STATUS = {
+  usage: 2,
+  /** Boot refused: settings, config integrity, layout, guards, capability requirement. */
+  refused: 78,
+  ownFailure: 125,
+  cannotExecute: 126,
+  notFound: 127,
+} as const;
+
+export function exitWith(status: number, message?: string, prefix?: LogPrefix): never {
+  if (message !== undefined) log(message, prefix);
+  process.exit(status);
+}

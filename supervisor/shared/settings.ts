@@ -1,0 +1,224 @@
+// Every path, user and knob of the boot chain: a default, overridden by the config file
+// (/etc/sandbox-supervisor/config.json, or the file SUPERVISOR_CONFIG names), overridden
+// by environment variables. Resolution is pure; bad values are one-line errors naming
+// the file or variable and what was expected.
+import { readFileSync } from "node:fs";
+
+/** Config posture (SPEC 2): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
+export type Posture = "locked" | "mutable";
+
+export interface Settings {
+  /** Config directory holding openclaw.json and .config-hash. */
+  configDir: string;
+  /** Where legacy symlinks in configDir may point. */
+  dataDir: string;
+  /** Trusted, root-owned sources of the preload guards. */
+  preloadSourceDir: string;
+  /** Where staged guards, the token env file and the proxy env file go. */
+  tmpDir: string;
+  /** Root-only runtime directory (control socket, native helper). */
+  runDir: string;
+  /** Root-only durable state (write intents). */
+  stateDir: string;
+  sandboxUser: string;
+  gatewayUser: string;
+  /** Gateway argv; "{port}" is replaced by the port. */
+  gatewayCommand: string[];
+  gatewayPort: number;
+  /** "{port}" is replaced by the port. */
+  healthUrl: string;
+  posture: Posture;
+  /** Seconds between SIGTERM and SIGKILL when stopping the gateway. */
+  stopGraceSeconds: number;
+  /** Fail closed when a launched child keeps a must-drop capability. */
+  requireCapDrop: boolean;
+  /** Where the token's 32 random bytes are read from. */
+  entropySource: string;
+  /** Crash loop: first backoff, cap, stable period, quarantine threshold and window (seconds, count). */
+  backoffInitialSeconds: number;
+  backoffMaxSeconds: number;
+  stableAfterSeconds: number;
+  quarantineAfter: number;
+  quarantineWindowSeconds: number;
+  /** Watchdog: how long a new gateway may take to become healthy, probe period and timeout. */
+  bootGraceSeconds: number;
+  probeIntervalSeconds: number;
+  probeTimeoutSeconds: number;
+  /** Consecutive failed probes of a running gateway before the watchdog replaces it. */
+  unhealthyThreshold: number;
+}
+
+export const DEFAULT_SETTINGS_FILE = "/etc/sandbox-supervisor/config.json";
+
+export const DEFAULTS: Settings = {
+  configDir: "/sandbox/.openclaw",
+  dataDir: "/sandbox/.openclaw-data",
+  preloadSourceDir: "/usr/local/lib/nemoclaw/preloads",
+  tmpDir: "/tmp",
+  runDir: "/run/supervisor",
+  stateDir: "/var/lib/sandbox-supervisor",
+  sandboxUser: "sandbox",
+  gatewayUser: "gateway",
+  gatewayCommand: ["openclaw", "gateway", "run", "--port", "{port}"],
+  gatewayPort: 18789,
+  healthUrl: "http://127.0.0.1:{port}/health",
+  posture: "locked",
+  stopGraceSeconds: 10,
+  requireCapDrop: false,
+  entropySource: "/dev/urandom",
+  backoffInitialSeconds: 1,
+  backoffMaxSeconds: 60,
+  stableAfterSeconds: 60,
+  quarantineAfter: 5,
+  quarantineWindowSeconds: 300,
+  bootGraceSeconds: 30,
+  probeIntervalSeconds: 5,
+  probeTimeoutSeconds: 2,
+  unhealthyThreshold: 3,
+};
+
+type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag" | "count";
+
+/** Each setting: its key in the config file, its environment variable, its kind. */
+const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
+  configDir: { env: "SUPERVISOR_CONFIG_DIR", kind: "path" },
+  dataDir: { env: "SUPERVISOR_DATA_DIR", kind: "path" },
+  preloadSourceDir: { env: "SUPERVISOR_PRELOAD_DIR", kind: "path" },
+  tmpDir: { env: "SUPERVISOR_TMP_DIR", kind: "path" },
+  runDir: { env: "SUPERVISOR_RUN_DIR", kind: "path" },
+  stateDir: { env: "SUPERVISOR_STATE_DIR", kind: "path" },
+  sandboxUser: { env: "SUPERVISOR_SANDBOX_USER", kind: "name" },
+  gatewayUser: { env: "SUPERVISOR_GATEWAY_USER", kind: "name" },
+  gatewayCommand: { env: "SUPERVISOR_GATEWAY_COMMAND", kind: "argv" },
+  gatewayPort: { env: "SUPERVISOR_GATEWAY_PORT", kind: "port" },
+  healthUrl: { env: "SUPERVISOR_HEALTH_URL", kind: "url" },
+  posture: { env: "SUPERVISOR_CONFIG_POSTURE", kind: "posture" },
+  stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
+  requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
+  entropySource: { env: "SUPERVISOR_ENTROPY_SOURCE", kind: "path" },
+  backoffInitialSeconds: { env: "SUPERVISOR_BACKOFF_INITIAL", kind: "seconds" },
+  backoffMaxSeconds: { env: "SUPERVISOR_BACKOFF_MAX", kind: "seconds" },
+  stableAfterSeconds: { env: "SUPERVISOR_STABLE_AFTER", kind: "seconds" },
+  quarantineAfter: { env: "SUPERVISOR_QUARANTINE_AFTER", kind: "count" },
+  quarantineWindowSeconds: { env: "SUPERVISOR_QUARANTINE_WINDOW", kind: "seconds" },
+  bootGraceSeconds: { env: "SUPERVISOR_BOOT_GRACE", kind: "seconds" },
+  probeIntervalSeconds: { env: "SUPERVISOR_PROBE_INTERVAL", kind: "seconds" },
+  probeTimeoutSeconds: { env: "SUPERVISOR_PROBE_TIMEOUT", kind: "seconds" },
+  unhealthyThreshold: { env: "SUPERVISOR_UNHEALTHY_THRESHOLD", kind: "count" },
+};
+
+export class SettingsError extends Error {}
+
+const EXPECTED: Record<Kind, string> = {
+  path: "an absolute path",
+  name: "a user name",
+  argv: "a non-empty JSON array of strings",
+  port: "a port number from 1 to 65535",
+  url: "an http:// URL",
+  posture: '"locked" or "mutable"',
+  seconds: "a number of seconds from 0 to 3600",
+  flag: '"1"/"0" or true/false',
+  count: "a whole number from 1 to 1000",
+};
+
+/** Parses one value; `fromEnv` values are strings, file values are JSON values. */
+function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
+  switch (kind) {
+    case "path":
+      return typeof raw === "string" && raw.startsWith("/") ? raw.replace(/\/+$/, "") || "/" : undefined;
+    case "name":
+      return typeof raw === "string" && /^[a-z_][a-z0-9_-]*\$?$/i.test(raw) ? raw : undefined;
+    case "argv": {
+      let value = raw;
+      if (fromEnv) {
+        try {
+          value = JSON.parse(raw as string);
+        } catch {
+          return undefined;
+        }
+      }
+      return Array.isArray(value) && value.length > 0 && value.every((a) => typeof a === "string" && a !== "")
+        ? value
+        : undefined;
+    }
+    case "port": {
+      const n = fromEnv ? (/^\d+$/.test(raw as string) ? Number(raw) : NaN) : raw;
+      return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+    }
+    case "url":
+      return typeof raw === "string" && /^http:\/\/[^\s]+$/.test(raw) ? raw : undefined;
+    case "posture":
+      return raw === "locked" || raw === "mutable" ? raw : undefined;
+    case "seconds": {
+      const n = fromEnv ? (/^\d+(\.\d+)?$/.test(raw as string) ? Number(raw) : NaN) : raw;
+      return typeof n === "number" && n >= 0 && n <= 3600 ? n : undefined;
+    }
+    case "count": {
+      const n = fromEnv ? (/^\d+$/.test(raw as string) ? Number(raw) : NaN) : raw;
+      return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 1000 ? n : undefined;
+    }
+    case "flag":
+      if (fromEnv) return raw === "1" ? true : raw === "0" || raw === "" ? false : undefined;
+      return typeof raw === "boolean" ? raw : undefined;
+  }
+}
+
+/**
+ * Resolves settings from defaults, the config file's text (undefined when there is no
+ * file) and the environment. Throws SettingsError with one line on the first bad value.
+ */
+export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undefined, fileName: string): Settings {
+  let file: Record<string, unknown> = {};
+  if (fileText !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fileText);
+    } catch (error) {
+      throw new SettingsError(`${fileName}: not valid JSON (${(error as Error).message})`);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new SettingsError(`${fileName}: expected a JSON object of settings`);
+    }
+    file = parsed as Record<string, unknown>;
+    const unknownKey = Object.keys(file).find((key) => !(key in FIELDS));
+    if (unknownKey !== undefined) {
+      throw new SettingsError(`${fileName}: unknown setting "${unknownKey}" (known: ${Object.keys(FIELDS).join(", ")})`);
+    }
+  }
+  const settings: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, { env: variable, kind }] of Object.entries(FIELDS)) {
+    if (key in file) {
+      const value = parseValue(kind, file[key], false);
+      if (value === undefined) throw new SettingsError(`${fileName}: "${key}" must be ${EXPECTED[kind]}`);
+      settings[key] = value;
+    }
+    const fromEnv = env[variable];
+    if (fromEnv !== undefined) {
+      const value = parseValue(kind, fromEnv, true);
+      if (value === undefined) throw new SettingsError(`${variable}=${JSON.stringify(fromEnv)}: expected ${EXPECTED[kind]}`);
+      settings[key] = value;
+    }
+  }
+  return settings as unknown as Settings;
+}
+
+/** Reads the settings file named by SUPERVISOR_CONFIG (must exist) or the default (may be absent). */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const named = env.SUPERVISOR_CONFIG;
+  const fileName = named ?? DEFAULT_SETTINGS_FILE;
+  let text: string | undefined;
+  try {
+    text = readFileSync(fileName, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (named !== undefined || code !== "ENOENT") {
+      throw new SettingsError(`${fileName}: cannot read settings (${code ?? (error as Error).message})`);
+    }
+  }
+  return resolveSettings(env, text, fileName);
+}
+
+/** The gateway argv and health URL with the port filled in. */
+export function withPort(template: string, port: number): string {
+  return template.replaceAll("{port}", String(port));
+}

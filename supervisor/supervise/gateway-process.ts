@@ -1,0 +1,136 @@
+// The gateway as a process: start it, pass signals to it, stop it and everything it left
+// behind, and stop a gateway a previous supervisor left running. Mechanics only: when to
+// do any of this is the supervisor's decision (supervisor.ts). Every signal goes through
+// a re-proven identity, so a recycled pid is never hit.
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
+import { log } from "../shared/log.js";
+import type { NativeAddon } from "../shared/native.js";
+import type { Launch } from "../init/init-loop.js";
+import type { ExitStatus } from "../init/wait-status.js";
+import type { FailedLayer, ProcessIdentity } from "./gateway-state.js";
+import { proveIdentity, readIdentity, signalProven } from "./identity.js";
+import { listenersOn } from "./listener.js";
+import { listProcesses, strayTargets } from "./process-tree.js";
+
+export interface GatewayProcessOptions {
+  addon: NativeAddon;
+  gatewayUid: number;
+  /** In non-root mode the gateway shares its uid with the sandbox user's own processes. */
+  killStraysByUid: boolean;
+  port: number;
+  stopGraceMs: number;
+  /** Where the running gateway's identity is kept across a supervisor re-exec. */
+  stateFile: string;
+}
+
+export type SpawnOutcome = { ok: true; identity: ProcessIdentity } | { ok: false; layer: FailedLayer; message: string };
+
+const PORT_RELEASE_MS = 5000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class GatewayProcesses {
+  constructor(private readonly o: GatewayProcessOptions) {}
+
+  /** Starts the gateway in its own process group and records its identity. */
+  spawn(launch: Launch): SpawnOutcome {
+    let pid: number;
+    try {
+      pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      const what = errno === constants.errno.ENOENT ? "not found" : "cannot be executed";
+      return { ok: false, layer: "launch failure", message: `'${launch.label}' ${what}: ${(error as Error).message}` };
+    }
+    // The start time never changes over the process's life (exec included); the uid is the
+    // gateway's as soon as setpriv has switched, which proveIdentity waits for.
+    const startTime = readIdentity(pid)?.startTime ?? 0;
+    const identity: ProcessIdentity = { pid, startTime, uid: this.o.gatewayUid };
+    try {
+      writeFileAtomic(this.o.stateFile, `${JSON.stringify(identity)}\n`, { mode: 0o600 });
+    } catch (error) {
+      log(`cannot record the gateway's identity in ${this.o.stateFile}: ${(error as Error).message}`);
+    }
+    return { ok: true, identity };
+  }
+
+  /** The gateway is gone: its record must not outlive it. */
+  forget(): void {
+    removeFileDurable(this.o.stateFile);
+  }
+
+  /** Passes a signal on to the gateway's process group, after proving who it is. */
+  forward(identity: ProcessIdentity, signal: NodeJS.Signals): void {
+    if (!proveIdentity(identity)) return;
+    try {
+      process.kill(-identity.pid, signal);
+    } catch {
+      // Gone in between: its exit is on its way through the reaper.
+    }
+  }
+
+  /** TERM to the group, the grace period, then SIGKILL for whatever of the tree is left. */
+  async stop(identity: ProcessIdentity, exited: Promise<ExitStatus>, progress: (message: string) => void): Promise<void> {
+    if (proveIdentity(identity, { allowAnyUid: true })) {
+      try {
+        process.kill(-identity.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+    const graceful = await Promise.race([exited.then(() => true), sleep(this.o.stopGraceMs).then(() => false)]);
+    if (!graceful) progress(`gateway pid ${identity.pid} still running after ${this.o.stopGraceMs / 1000}s: SIGKILL`);
+    const killed = this.killTree(identity);
+    if (!graceful || killed > 0) progress(`killed ${killed} remaining process(es) of the gateway`);
+    await exited;
+    if (!(await this.waitPortFree())) progress(`port ${this.o.port} is still in use after ${PORT_RELEASE_MS / 1000}s`);
+  }
+
+  /** A leftover identity from before a re-exec: stopped if it is still that process, never if the pid was recycled. */
+  async stopLeftover(): Promise<void> {
+    let recorded: ProcessIdentity;
+    try {
+      recorded = JSON.parse(readFileSync(this.o.stateFile, "utf8")) as ProcessIdentity;
+    } catch {
+      return;
+    }
+    removeFileDurable(this.o.stateFile);
+    const outcome = signalProven(this.o.addon, recorded, "SIGKILL");
+    // After a container restart the record is simply old (/run is not a tmpfs in Docker):
+    // the pid names some other process now, which is exactly what must not be signalled.
+    if (outcome === "mismatch") {
+      log(`recorded gateway pid ${recorded.pid} is now another process (start time or uid differs): not signalled`);
+    } else if (outcome === "signalled") {
+      log(`stopped leftover gateway pid ${recorded.pid} from an earlier supervisor`);
+      this.killTree(recorded);
+    }
+  }
+
+  /** SIGKILL to the gateway's descendants, its group, and (root mode) every process of its uid. */
+  private killTree(identity: ProcessIdentity): number {
+    const targets = strayTargets({
+      processes: listProcesses(),
+      rootPid: identity.pid,
+      rootStartTime: identity.startTime,
+      pgrp: identity.pid,
+      uid: this.o.killStraysByUid ? identity.uid : undefined,
+      excludePids: [process.pid, 1],
+    });
+    let killed = 0;
+    for (const target of targets) {
+      if (signalProven(this.o.addon, target, "SIGKILL") === "signalled") killed++;
+    }
+    return killed;
+  }
+
+  private async waitPortFree(): Promise<boolean> {
+    const deadline = Date.now() + PORT_RELEASE_MS;
+    while (listenersOn(this.o.port).length > 0) {
+      if (Date.now() > deadline) return false;
+      await sleep(10);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,67 @@
+// The vocabulary shared by the supervise loop, the control channel and the commands that
+// talk to it: states, identities, status reports and request outcomes.
+import type { Posture } from "../shared/settings.js";
+
+export type GatewayState = "starting" | "healthy" | "unhealthy" | "backing-off" | "quarantined" | "stopped";
+
+/** A process as proven by /proc: a pid alone can be recycled, pid + start time cannot. */
+export interface ProcessIdentity {
+  pid: number;
+  /** /proc/<pid>/stat field 22 (clock ticks after boot). */
+  startTime: number;
+  uid: number;
+}
+
+export interface LastExit {
+  /** "exited with 1", "killed by SIGKILL" */
+  description: string;
+  at: string;
+  /** Caused by the supervisor itself (restart, stop, watchdog): never counted as a crash. */
+  expected: boolean;
+}
+
+export interface StatusReport {
+  state: GatewayState;
+  gateway: (ProcessIdentity & { startedAt: string; uptimeSeconds: number }) | null;
+  restarts: number;
+  crashes: number;
+  lastExit: LastExit | null;
+  /** Why the state is what it is, e.g. the quarantine reason or the next launch time. */
+  detail: string | null;
+  capabilities: {
+    /** Must-drop capabilities the running gateway kept (empty: clean; null: unknown). */
+    gatewayKept: string[] | null;
+    /** Capabilities of SUPERVISOR_DROPS still in PID 1's bounding set. */
+    supervisorKept: string[];
+  };
+  mode: "root" | "non-root";
+  posture: Posture;
+}
+
+/** Which layer a failed request failed in; the CLI prints it first. */
+export type FailedLayer =
+  | "guards missing"
+  | "config integrity"
+  | "launch failure"
+  | "health timeout"
+  | "busy"
+  | "unavailable"
+  | "stale request"
+  | "bad request";
+
+export type ControlResult =
+  | { ok: true; gateway: ProcessIdentity | null }
+  | { ok: false; layer: FailedLayer; message: string };
+
+export interface RestartRequest {
+  timeoutMs: number;
+  /** Restart only if this is still the running gateway (compare-and-restart). */
+  expect?: { pid: number; startTime: number };
+}
+
+/** What the control channel asks of the supervise loop; the loop owns all state. */
+export interface ControlHandler {
+  restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult>;
+  stop(progress: (message: string) => void): Promise<ControlResult>;
+  status(): StatusReport;
+}
