@@ -59,7 +59,7 @@ async function startAttached(name: string): Promise<{ code: number | null; outpu
 
 describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", () => {
   const image = () => ensureTestImage("amd64");
-  it("builds the test image", () => expect(image()).toBe("sandbox-supervisor-test:amd64"), BUILD_TIMEOUT_MS);
+  it("builds the test image", () => expect(image()).toMatch(/-test:amd64$/), BUILD_TIMEOUT_MS);
 
   describe("gateway token", () => {
     it("differs between two containers of one image and reaches the gateway and the sandbox's login shells", async () => {

@@ -8,7 +8,8 @@
 # stage a tiny build context (Dockerfile + the binary renamed `supervisor`), then
 # `docker build --network none` on top of the base image.
 #
-# Env: SUPERVISOR_BIN (override the binary path), IMAGE_TAG (override the output tag).
+# Env: SUPERVISOR_BIN (override the binary path), IMAGE_TAG (override the output tag),
+#      IMAGE_PREFIX (default sandbox-supervisor: tags PREFIX-test:ARCH, so checkouts can differ).
 # Prints the image tag on its last stdout line; progress goes to stderr.
 set -euo pipefail
 
@@ -26,7 +27,7 @@ case "$ARCH" in
 esac
 
 BIN=${SUPERVISOR_BIN:-$ROOT/dist/supervisor-linux-$BIN_ARCH}
-TAG=${IMAGE_TAG:-sandbox-supervisor-test:$ARCH}
+TAG=${IMAGE_TAG:-${IMAGE_PREFIX:-sandbox-supervisor}-test:$ARCH}
 
 # Check the binary first: it is the cheap, common failure, so report it before any slow
 # Docker or debootstrap work.

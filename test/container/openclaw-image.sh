@@ -18,7 +18,7 @@
 #      image/openclaw, Node version): a no-op call takes about a second, not a ~40 s rebuild.
 #
 # The only network access is the npm registry (steps 2 and 3, once per version).
-# Env: BASE_IMAGE (skip step 1), IMAGE_TAG (default sandbox-supervisor-openclaw:ARCH).
+# Env: BASE_IMAGE (skip step 1), IMAGE_TAG (default ${IMAGE_PREFIX:-sandbox-supervisor}-openclaw:ARCH).
 # Prints the image tag on its last stdout line; progress goes to stderr.
 set -euo pipefail
 
@@ -51,7 +51,7 @@ node_integrity() {
   esac
 }
 
-TAG=${IMAGE_TAG:-sandbox-supervisor-openclaw:$ARCH}
+TAG=${IMAGE_TAG:-${IMAGE_PREFIX:-sandbox-supervisor}-openclaw:$ARCH}
 CACHE="$ROOT/.cache/openclaw"
 mkdir -p "$CACHE"
 

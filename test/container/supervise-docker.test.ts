@@ -67,7 +67,7 @@ async function processExists(name: string, pid: number): Promise<boolean> {
 
 describe.skipIf(!dockerAvailable())("gateway supervision in a container (amd64)", () => {
   const image = () => ensureTestImage("amd64");
-  it("builds the test image", () => expect(image()).toBe("sandbox-supervisor-test:amd64"), BUILD_TIMEOUT_MS);
+  it("builds the test image", () => expect(image()).toMatch(/-test:amd64$/), BUILD_TIMEOUT_MS);
 
   it("restarts on `supervisor restart`: prints the new pid, the old one is gone and reaped, exactly one gateway listens", async () => {
     const name = await bootGateway(image());
