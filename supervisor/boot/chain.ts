@@ -7,7 +7,7 @@ import { loadSettings, SettingsError, withPort, type Settings } from "../shared/
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import { runInitLoop } from "../init/init-loop.js";
-import { loadAddonOrExit } from "../init/run.js";
+import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
 import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
@@ -51,6 +51,8 @@ export function boot(options: BootOptions): void {
 }
 
 function bootChain(options: BootOptions): void {
+  // A one-shot command's output is the user's: boot steps show only when asked for.
+  configureLogOrExit(options.command ? "warn" : "info");
   const callerCwd = process.cwd();
   process.chdir("/");
   let settings: Settings;

@@ -88,7 +88,7 @@ export function serveGateway(o: GatewayServiceOptions): void {
       }
     }
     reaper.reapNow();
-    exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], `gateway stopped; exiting`);
+    exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
   };
   for (const signal of FORWARDED_SIGNALS) {
     process.on(signal, () => {

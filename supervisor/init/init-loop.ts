@@ -29,7 +29,7 @@ export function runInitLoop(options: InitLoopOptions): void {
   const { addon, graceSeconds, launch } = options;
   const isPid1 = process.pid === 1;
   if (!isPid1 && !addon.setChildSubreaper()) {
-    log("not PID 1 and cannot become a child subreaper: orphaned processes will not be reaped by the supervisor");
+    log("not PID 1 and cannot become a child subreaper: orphaned processes will not be reaped by the supervisor", { level: "warn", event: "init.no-subreaper" });
   }
 
   let childPid: number | undefined;
@@ -39,7 +39,7 @@ export function runInitLoop(options: InitLoopOptions): void {
     if (pid !== childPid) return;
     if (abortStatus !== undefined) exitWith(abortStatus.status, abortStatus.message, "[SECURITY]");
     const status = decodeWaitStatus(rawStatus);
-    exitWith(shellStatus(status), shutdownStarted ? `child ${describeStatus(status)}` : undefined);
+    exitWith(shellStatus(status), shutdownStarted ? `child ${describeStatus(status)}` : undefined, { level: "info", event: "init.child-exit" });
   });
 
   const signalGroup = (signal: NodeJS.Signals): void => {
@@ -51,7 +51,7 @@ export function runInitLoop(options: InitLoopOptions): void {
     }
   };
   const killEverything = (): void => {
-    log(`grace period of ${graceSeconds}s is over: killing every remaining process`);
+    log(`grace period of ${graceSeconds}s is over: killing every remaining process`, { level: "warn", event: "init.grace-expired" });
     try {
       // As PID 1, -1 means every process of the namespace but ourselves; outside a
       // namespace it would mean every process of the machine, so only the child's group.
@@ -66,7 +66,7 @@ export function runInitLoop(options: InitLoopOptions): void {
       signalGroup(signal);
       if (!SHUTDOWN_SIGNALS.has(signal) || shutdownStarted) return;
       shutdownStarted = true;
-      log(`received ${signal}: passed to the child, waiting up to ${graceSeconds}s`);
+      log(`received ${signal}: passed to the child, waiting up to ${graceSeconds}s`, { event: "init.shutdown", fields: { signal } });
       setTimeout(killEverything, graceSeconds * 1000);
     });
   }

@@ -7,6 +7,7 @@ import { loadNativeAddon, type NativeAddon } from "../shared/native.js";
 import { realFileProbe } from "./resolve-command.js";
 import { findSetpriv } from "./step-down.js";
 import { findUser } from "../shared/users.js";
+import { configureLog, logConfigFrom, LogSettingsError, type Level } from "../shared/log.js";
 
 export interface RunOptions {
   command: string[];
@@ -22,7 +23,22 @@ export function loadAddonOrExit(): NativeAddon {
   }
 }
 
+/**
+ * Sets the log level and format from SUPERVISOR_LOG_* before anything is logged; a bad
+ * value ends the supervisor with one line (78, like every bad setting).
+ */
+export function configureLogOrExit(defaultLevel: Level, verbosity = 0): void {
+  try {
+    configureLog(logConfigFrom(process.env, defaultLevel, verbosity));
+  } catch (error) {
+    if (error instanceof LogSettingsError) exitWith(STATUS.refused, error.message);
+    throw error;
+  }
+}
+
 export function runInit(options: RunOptions): void {
+  // Like tini: quiet unless something is wrong (SUPERVISOR_LOG_LEVEL=info shows signals and exits).
+  configureLogOrExit("warn");
   const callerCwd = process.cwd();
   // PID 1 must not pin the caller's directory (or the mount under it).
   process.chdir("/");

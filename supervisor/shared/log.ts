@@ -1,12 +1,99 @@
-// Log lines go to stderr synchronously, with a stable prefix operators can grep for,
-// so nothing is lost when the supervisor exits right after logging.
+// PID 1's log: one event per line on stderr, written synchronously so nothing is lost when
+// the supervisor exits right after logging. Text lines keep a stable prefix operators can
+// grep for (`[supervisor]`, `[SECURITY]`); SUPERVISOR_LOG_FORMAT=json makes every line one
+// JSON object with time, level, event and message. The gateway's own output never passes
+// through here.
 import { writeSync } from "node:fs";
 
 export type LogPrefix = "[supervisor]" | "[SECURITY]";
 
-export function log(message: string, prefix: LogPrefix = "[supervisor]"): void {
+/** From most to least severe; a threshold shows its own level and the ones before it. */
+export const LEVELS = ["error", "warn", "info", "debug"] as const;
+export type Level = (typeof LEVELS)[number];
+
+export type LogFormat = "text" | "json";
+
+export interface LogConfig {
+  threshold: Level;
+  format: LogFormat;
+  /** Text format only: an ISO time before each line (JSON lines always carry one). */
+  timestamps: boolean;
+}
+
+export interface LogOptions {
+  prefix?: LogPrefix;
+  level?: Level;
+  /** A stable dotted name such as "boot.token" or "gateway.exit", for machines. */
+  event?: string;
+  /** Extra facts for the JSON form (pid, state, layer, ...); text lines carry them in the message. */
+  fields?: Record<string, string | number | boolean | null | undefined>;
+}
+
+/** The variables that configure the log; known to settings so they are not called unknown. */
+export const LOG_VARIABLES = ["SUPERVISOR_LOG_LEVEL", "SUPERVISOR_LOG_FORMAT", "SUPERVISOR_LOG_TIMESTAMPS"] as const;
+
+let config: LogConfig = { threshold: "info", format: "text", timestamps: false };
+
+export function configureLog(next: LogConfig): void {
+  config = next;
+}
+
+export function logConfig(): LogConfig {
+  return config;
+}
+
+export class LogSettingsError extends Error {}
+
+/**
+ * Pure: the log configuration from the environment, with `threshold` as the default level
+ * (`run` and one-shot commands are quiet by default, the gateway's boot is not), moved by
+ * `verbosity` (each -v one level more, each -q one less). Throws LogSettingsError with one line.
+ */
+export function logConfigFrom(env: NodeJS.ProcessEnv, threshold: Level, verbosity = 0): LogConfig {
+  const level = env.SUPERVISOR_LOG_LEVEL;
+  if (level !== undefined && level !== "" && !(LEVELS as readonly string[]).includes(level)) {
+    throw new LogSettingsError(`SUPERVISOR_LOG_LEVEL=${JSON.stringify(level)}: expected one of ${LEVELS.join(", ")}`);
+  }
+  const format = env.SUPERVISOR_LOG_FORMAT;
+  if (format !== undefined && format !== "" && format !== "text" && format !== "json") {
+    throw new LogSettingsError(`SUPERVISOR_LOG_FORMAT=${JSON.stringify(format)}: expected text or json`);
+  }
+  const timestamps = env.SUPERVISOR_LOG_TIMESTAMPS;
+  if (timestamps !== undefined && timestamps !== "" && timestamps !== "0" && timestamps !== "1") {
+    throw new LogSettingsError(`SUPERVISOR_LOG_TIMESTAMPS=${JSON.stringify(timestamps)}: expected 1 or 0`);
+  }
+  const base = level ? LEVELS.indexOf(level as Level) : LEVELS.indexOf(threshold);
+  const index = Math.min(LEVELS.length - 1, Math.max(0, base + verbosity));
+  return { threshold: LEVELS[index]!, format: format === "json" ? "json" : "text", timestamps: timestamps === "1" };
+}
+
+/** Pure: the line for one event, or undefined when the threshold hides it. */
+export function formatLogLine(message: string, options: LogOptions, settings: LogConfig, now: Date): string | undefined {
+  const security = options.prefix === "[SECURITY]";
+  const level = options.level ?? (security ? "warn" : "info");
+  // A missing protection is never hidden: [SECURITY] lines show at every threshold.
+  if (!security && LEVELS.indexOf(level) > LEVELS.indexOf(settings.threshold)) return undefined;
+  if (settings.format === "json") {
+    const record: Record<string, unknown> = {
+      time: now.toISOString(),
+      level,
+      event: options.event ?? (security ? "security" : "supervisor"),
+      message,
+    };
+    if (security) record.security = true;
+    for (const [key, value] of Object.entries(options.fields ?? {})) if (value !== undefined && !(key in record)) record[key] = value;
+    return `${JSON.stringify(record)}\n`;
+  }
+  const time = settings.timestamps ? `${now.toISOString()} ` : "";
+  return `${time}${options.prefix ?? "[supervisor]"} ${message.replace(/[\r\n]+/g, " ")}\n`;
+}
+
+/** Logs one event; the second argument is a prefix (the common case) or the full options. */
+export function log(message: string, options: LogPrefix | LogOptions = {}): void {
+  const line = formatLogLine(message, typeof options === "string" ? { prefix: options } : options, config, new Date());
+  if (line === undefined) return;
   try {
-    writeSync(2, `${prefix} ${message}\n`);
+    writeSync(2, line);
   } catch {
     // stderr closed: a supervisor must not die because nobody reads its log.
   }

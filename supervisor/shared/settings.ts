@@ -3,6 +3,7 @@
 // by environment variables. Resolution is pure; bad values are one-line errors naming
 // the file or variable and what was expected.
 import { readFileSync } from "node:fs";
+import { LOG_VARIABLES } from "./log.js";
 
 /** Config posture (SPEC 2): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
 export type Posture = "locked" | "mutable";
@@ -109,6 +110,23 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
 
 export class SettingsError extends Error {}
 
+/**
+ * SUPERVISOR_* variables that are not settings of this file: the settings file's own name,
+ * the log's, and the guard of the boot chain's capability re-exec (set by the supervisor
+ * for its own second start).
+ */
+const OTHER_VARIABLES = ["SUPERVISOR_CONFIG", ...LOG_VARIABLES, "SUPERVISOR_CAPABILITIES_DROPPED"];
+
+/** Every SUPERVISOR_* variable the supervisor reads; any other is a mistake worth one line. */
+export const KNOWN_VARIABLES: readonly string[] = [...Object.values(FIELDS).map((f) => f.env), ...OTHER_VARIABLES].sort();
+
+/** Pure: the first SUPERVISOR_* variable nobody reads (a typo such as SUPERVISOR_GATEWAY_CMD). */
+export function unknownVariable(env: NodeJS.ProcessEnv): string | undefined {
+  return Object.keys(env)
+    .filter((name) => name.startsWith("SUPERVISOR_") && !KNOWN_VARIABLES.includes(name))
+    .sort()[0];
+}
+
 const EXPECTED: Record<Kind, string> = {
   path: "an absolute path",
   name: "a user name",
@@ -168,6 +186,10 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
  * file) and the environment. Throws SettingsError with one line on the first bad value.
  */
 export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undefined, fileName: string): Settings {
+  const unknownName = unknownVariable(env);
+  if (unknownName !== undefined) {
+    throw new SettingsError(`${unknownName}: unknown variable (known: ${KNOWN_VARIABLES.join(", ")})`);
+  }
   let file: Record<string, unknown> = {};
   if (fileText !== undefined) {
     let parsed: unknown;

@@ -380,10 +380,26 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
   describe("one-shot commands", () => {
     it("runs `docker run IMAGE CMD` as the sandbox user after the boot chain and exits with its status", async () => {
       expect((await runContainer([image(), "true"])).code).toBe(0);
-      const seven = await runContainer([image(), "sh", "-c", 'id -u; echo "${OPENCLAW_GATEWAY_TOKEN-unset}"; exit 7']);
+      const seven = await runContainer(["-e", "SUPERVISOR_LOG_LEVEL=info", image(), "sh", "-c", 'id -u; echo "${OPENCLAW_GATEWAY_TOKEN-unset}"; exit 7']);
       expect(seven.code).toBe(7);
       expect(seven.stdout.trim().split("\n")).toEqual(["1000", "unset"]);
       expect(seven.stderr).toContain("launch: one-shot 'sh' pid");
+    });
+
+    it("prints nothing but the command's own output by default, signals included", async () => {
+      const name = track();
+      const script = 'for s in HUP INT QUIT USR2 WINCH CONT; do trap "echo got $s" "$s"; done; trap "echo got TERM; exit 0" TERM; echo ready; while :; do setsid sleep 1 & wait $!; done';
+      await startContainer(name, [image(), "sh", "-c", script]);
+      await waitFor(async () => (await docker(["logs", name])).stdout.includes("ready"), 30_000, 50);
+      const names = ["HUP", "INT", "QUIT", "USR2", "WINCH", "CONT", "TERM"];
+      for (const signal of names) {
+        await docker(["kill", "--signal", signal, name]);
+        await waitFor(async () => (await docker(["logs", name])).stdout.includes(`got ${signal}`), 30_000, 50);
+      }
+      expect((await docker(["wait", name])).stdout.trim()).toBe("0");
+      const output = await docker(["logs", name]);
+      expect(output.stdout).toBe(["ready", ...names.map((signal) => `got ${signal}`)].join("\n") + "\n");
+      expect(output.stderr).toBe("");
     });
   });
 });

@@ -40,6 +40,20 @@ export function pid1Behaviours(h: Pid1Harness): void {
     }
   });
 
+  it("writes nothing of its own while the child gets HUP INT QUIT USR2 WINCH CONT and TERM", async () => {
+    const started = h.start(["run", "--", `${h.fixtures}/count-signals.sh`]);
+    await started.waitForOutput(/ready/);
+    const names = ["HUP", "INT", "QUIT", "USR2", "WINCH", "CONT", "TERM"] as const;
+    for (const name of names) {
+      await started.signal(`SIG${name}`);
+      await started.waitForOutput(new RegExp(`got ${name}`));
+    }
+    const result = await started.finished;
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(["ready", ...names.map((name) => `got ${name}`)].join("\n") + "\n");
+    expect(result.stderr).toBe("");
+  });
+
   it("reaps 1,000 orphaned grandchildren within 2 s and still reports the child's exit code", async () => {
     const result = await run(h, ["run", "--", `${h.fixtures}/orphans.sh`, "1000"]);
     expect(result.stdout).toMatch(/orphans=1000 zombies=0 /);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, resolveSettings, SettingsError, withPort } from "../../supervisor/shared/settings.js";
+import { DEFAULTS, KNOWN_VARIABLES, resolveSettings, SettingsError, withPort } from "../../supervisor/shared/settings.js";
 
 describe("settings", () => {
   it("uses the SPEC defaults when nothing is set", () => {
@@ -35,5 +35,17 @@ describe("settings", () => {
       expect(() => resolveSettings(env, file, "f.json")).toThrow(SettingsError);
       expect(() => resolveSettings(env, file, "f.json")).toThrow(pattern);
     }
+  });
+
+  it("refuses a SUPERVISOR_ variable nobody reads, listing the known ones", () => {
+    expect(() => resolveSettings({ SUPERVISOR_GATEWAY_CMD: '["x"]' }, undefined, "f.json")).toThrow(
+      /^SUPERVISOR_GATEWAY_CMD: unknown variable \(known: .*SUPERVISOR_GATEWAY_COMMAND.*\)$/,
+    );
+    // The variables read outside the settings file are known too.
+    const others = { SUPERVISOR_CONFIG: "/f.json", SUPERVISOR_LOG_LEVEL: "debug", SUPERVISOR_LOG_FORMAT: "json", SUPERVISOR_CAPABILITIES_DROPPED: "1" };
+    expect(() => resolveSettings(others, undefined, "f.json")).not.toThrow();
+    expect(KNOWN_VARIABLES).toContain("SUPERVISOR_LOG_TIMESTAMPS");
+    // Other programs' variables are not ours to judge.
+    expect(() => resolveSettings({ SANDBOX_SUPERVISOR_DOCKER_TESTS: "0", SUPERVISORX: "1" }, undefined, "f.json")).not.toThrow();
   });
 });
