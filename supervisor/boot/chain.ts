@@ -11,6 +11,7 @@ import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
 import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
+import { checkOwnCapabilities } from "./capability-preflight.js";
 import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths } from "./config-integrity.js";
 import { serveGateway } from "./gateway-mode.js";
 import { stageGuardedEnvironment } from "./guarded-environment.js";
@@ -67,6 +68,8 @@ function bootChain(options: BootOptions): void {
   // 1. Own bounding set (root), or say once which protections are off (non-root).
   let supervisorKept: string[] = [];
   if (rootMode) {
+    const needs = checkOwnCapabilities();
+    if (!needs.ok) refuse(needs.message);
     const outcome = dropOwnCapabilities();
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
     if (outcome.kind === "residual") supervisorKept = outcome.residual;

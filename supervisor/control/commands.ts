@@ -10,7 +10,7 @@ import { request } from "./client.js";
 import { controlSocketPath, failure, MAX_TIMEOUT_MS, restartLockPath, type FinalMessage } from "./protocol.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import type { ControlResult, FailedLayer, StatusReport } from "../supervise/gateway-state.js";
-import { loadSettings, SettingsError } from "../shared/settings.js";
+import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
 
 export type ControlCommandName = "restart" | "status" | "health" | "stop";
 
@@ -367,7 +367,7 @@ async function main(command: ControlCommandName, args: string[], usage: string):
   }
   let settings;
   try {
-    settings = loadSettings();
+    settings = loadSettings(process.env, supervisorUid());
   } catch (error) {
     if (error instanceof SettingsError) return exitWith(STATUS.refused, error.message);
     throw error;

@@ -51,6 +51,15 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS_FILE = "/etc/sandbox-supervisor/config.json";
 
+/**
+ * Where a supervisor running as `uid` keeps its control socket unless runDir says otherwise:
+ * root's /run/supervisor, or (non-root mode, which cannot create that) a private directory
+ * of its own in /tmp. Either is checked before use: owned by that uid, mode 0700.
+ */
+export function defaultRunDir(uid: number): string {
+  return uid === 0 ? "/run/supervisor" : `/tmp/supervisor-${uid}`;
+}
+
 export const DEFAULTS: Settings = {
   configDir: "/sandbox/.openclaw",
   dataDir: "/sandbox/.openclaw-data",
@@ -185,7 +194,7 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
  * Resolves settings from defaults, the config file's text (undefined when there is no
  * file) and the environment. Throws SettingsError with one line on the first bad value.
  */
-export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undefined, fileName: string): Settings {
+export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undefined, fileName: string, supervisorUid = 0): Settings {
   const unknownName = unknownVariable(env);
   if (unknownName !== undefined) {
     throw new SettingsError(`${unknownName}: unknown variable (known: ${KNOWN_VARIABLES.join(", ")})`);
@@ -207,7 +216,7 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
       throw new SettingsError(`${fileName}: unknown setting "${unknownKey}" (known: ${Object.keys(FIELDS).join(", ")})`);
     }
   }
-  const settings: Record<string, unknown> = { ...DEFAULTS };
+  const settings: Record<string, unknown> = { ...DEFAULTS, runDir: defaultRunDir(supervisorUid) };
   for (const [key, { env: variable, kind }] of Object.entries(FIELDS)) {
     if (key in file) {
       const value = parseValue(kind, file[key], false);
@@ -224,8 +233,11 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
   return settings as unknown as Settings;
 }
 
-/** Reads the settings file named by SUPERVISOR_CONFIG (must exist) or the default (may be absent). */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Reads the settings file named by SUPERVISOR_CONFIG (must exist) or the default (may be
+ * absent). `supervisorUid` is the uid PID 1 runs as (it decides the default run directory).
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, supervisorUid = process.getuid?.() ?? 0): Settings {
   const named = env.SUPERVISOR_CONFIG;
   const fileName = named ?? DEFAULT_SETTINGS_FILE;
   let text: string | undefined;
@@ -237,7 +249,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       throw new SettingsError(`${fileName}: cannot read settings (${code ?? (error as Error).message})`);
     }
   }
-  return resolveSettings(env, text, fileName);
+  return resolveSettings(env, text, fileName, supervisorUid);
+}
+
+/**
+ * The uid of the supervisor a control command talks to: PID 1's (a `docker exec --user
+ * root` into a non-root sandbox must find that user's run directory), else our own.
+ */
+export function supervisorUid(statusFile = "/proc/1/status"): number {
+  try {
+    const match = /^Uid:\s+(\d+)/m.exec(readFileSync(statusFile, "latin1"));
+    if (match) return Number(match[1]);
+  } catch {
+    // No /proc of PID 1 to read (a test outside any namespace): our own uid.
+  }
+  return process.getuid?.() ?? 0;
 }
 
 /** The gateway argv and health URL with the port filled in. */

@@ -1,0 +1,46 @@
+// The deployment shapes sandboxes run in besides root Docker with default capabilities:
+// restricted capability sets and non-root mode (issue: runs wherever sandboxes run).
+import { describe, expect, it } from "vitest";
+import { docker, dockerAvailable, ensureTestImage, exec, runContainer, waitFor } from "../helpers/docker.js";
+import { bootGateway as bootGatewayIn, containerTracker, logs } from "../helpers/sandbox-container.js";
+
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+const track = containerTracker("ssv-shape");
+const MINIMAL_ROOT_CAPS = ["SETUID", "SETGID", "CHOWN", "FOWNER", "KILL", "SETPCAP"].flatMap((cap) => ["--cap-add", cap]);
+
+describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
+  const image = () => ensureTestImage("amd64");
+  it("builds the test image", () => expect(image()).toMatch(/-test:amd64$/), BUILD_TIMEOUT_MS);
+
+  it("refuses root mode under --cap-drop ALL with one line naming what to add", async () => {
+    const result = await runContainer(["--cap-drop", "ALL", image()]);
+    expect(result.code).toBe(78);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      "[supervisor] capabilities: root mode needs SETUID SETGID CHOWN FOWNER KILL; missing SETUID SETGID CHOWN FOWNER KILL " +
+        "(docker run --cap-add SETUID --cap-add SETGID --cap-add CHOWN --cap-add FOWNER --cap-add KILL, or run as a non-root user)",
+    ]);
+  });
+
+  it("boots, restarts and reports no kept capability with the documented minimal set", async () => {
+    const name = await bootGatewayIn(track, image(), ["--cap-drop", "ALL", ...MINIMAL_ROOT_CAPS]);
+    await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
+    const restarted = await exec(name, ["supervisor", "restart"]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const status = JSON.parse((await exec(name, ["supervisor", "status", "--json"])).stdout) as { capabilities: { gatewayKept: string[] } };
+    expect(status.capabilities.gatewayKept).toEqual([]);
+    expect(await logs(name)).not.toContain("[SECURITY]");
+  });
+
+  it("non-root mode (--user sandbox) has a private control socket, health for the user and for root, and a healthy HEALTHCHECK", async () => {
+    const name = await bootGatewayIn(track, image(), ["--user", "sandbox"]);
+    const asUser = await exec(name, ["supervisor", "health"]);
+    expect(asUser.code, asUser.stdout + asUser.stderr).toBe(0);
+    const asRoot = await exec(name, ["supervisor", "status", "--json"], { user: "root" });
+    expect(asRoot.code, asRoot.stderr).toBe(0);
+    expect(JSON.parse(asRoot.stdout)).toMatchObject({ state: "healthy", mode: "non-root" });
+    const dir = await exec(name, ["stat", "-c", "%U %a %F", "/tmp/supervisor-1000", "/tmp/supervisor-1000/control.sock"]);
+    expect(dir.stdout.trim().split("\n")).toEqual(["sandbox 700 directory", "sandbox 600 socket"]);
+    // Docker's own HEALTHCHECK (image/Dockerfile) runs `supervisor health` as the container's user.
+    await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Health.Status}}", name])).stdout.trim() === "healthy", 60_000, 500);
+  }, 90_000);
+});
