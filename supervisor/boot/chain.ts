@@ -26,6 +26,7 @@ import {
 import { checkLegacyLayout } from "./legacy-layout.js";
 import { GuardError, type GuardOwner } from "./preload-guards.js";
 import { deliverToken } from "./token-delivery.js";
+import { unwritable, writablePaths } from "./writable-paths.js";
 
 export interface BootOptions {
   /** A one-shot command to run as the sandbox user instead of the gateway. */
@@ -64,6 +65,8 @@ function bootChain(options: BootOptions): void {
     throw error;
   }
   const rootMode = process.getuid!() === 0;
+  const notWritable = unwritable(writablePaths(settings, rootMode));
+  if (notWritable !== undefined) refuse(notWritable);
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
   let supervisorKept: string[] = [];

@@ -21,6 +21,17 @@ describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
     ]);
   });
 
+  it("names the first place a read-only root file system leaves unwritable", async () => {
+    const bare = await runContainer(["--read-only", image()]);
+    expect(bare.code).toBe(78);
+    expect(bare.stderr.trim()).toBe(
+      "[supervisor] read-only file system: /tmp (staged guards and the token file) must be writable; mount a tmpfs or volume there (docker run --tmpfs /tmp)",
+    );
+    const someMounts = await runContainer(["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", image()]);
+    expect(someMounts.code).toBe(78);
+    expect(someMounts.stderr).toContain("read-only file system: /var/lib/sandbox-supervisor (config write intents) must be writable");
+  });
+
   it("boots, restarts and reports no kept capability with the documented minimal set", async () => {
     const name = await bootGatewayIn(track, image(), ["--cap-drop", "ALL", ...MINIMAL_ROOT_CAPS]);
     await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
