@@ -129,6 +129,20 @@ describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the su
     expect(wrong.stdout + wrong.stderr).toContain("token mismatch");
   });
 
+  it("`openclaw gateway probe` works as is in a sandbox login shell (a state directory of its own)", async () => {
+    const probe = await sandboxShell(name, 'openclaw gateway probe; echo "state=$OPENCLAW_STATE_DIR"');
+    expect(probe.stdout + probe.stderr).not.toContain("EACCES");
+    expect(probe.stdout).toContain("Connect: ok");
+    expect(probe.stdout).toContain("state=/sandbox/.openclaw-state");
+    const exitStatus = await sandboxShell(name, "openclaw gateway probe >/dev/null 2>&1");
+    expect(exitStatus.code).toBe(0);
+    // Interactive shells get it too; root keeps its own ~/.openclaw.
+    const interactive = await exec(name, ["bash", "-ic", 'echo "$OPENCLAW_STATE_DIR"'], { user: "sandbox" });
+    expect(interactive.stdout.trim()).toBe("/sandbox/.openclaw-state");
+    const root = await exec(name, ["bash", "-lc", 'echo "state=${OPENCLAW_STATE_DIR-}"']);
+    expect(root.stdout.trim()).toBe("state=");
+  }, 120_000);
+
   /** After a restart answered with `pid`: that is the one healthy gateway, on the same port. */
   async function expectReplaced(oldPid: number, answer: { pid: number; startTime: number }): Promise<void> {
     expect(answer.pid).not.toBe(oldPid);
