@@ -205,7 +205,8 @@ export function relayJson(ctx: Context, name: string, mode: OutputMode, answered
   if (answer.kind === "failure") return report(ctx, mode, answer);
   const object = answer.value;
   if (mode === "json") {
-    ctx.stdout.write(`${JSON.stringify(object.ok === undefined ? { ok: true, ...object } : object)}\n`);
+    // Appended, so the report's own keys keep their order (and `{"state":...` its start).
+    ctx.stdout.write(`${JSON.stringify(object.ok === undefined ? { ...object, ok: true } : object)}\n`);
     return answered.exit;
   }
   const failed = jsonFailure(object);
