@@ -1,131 +1,197 @@
-// The command line of sandboxctl: which command, which container, which options. Pure, so
-// every usage error is decided (and tested) without Docker.
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+// The command line of sandboxctl: its table of commands for the shared command-line layer
+// (supervisor/shared/command-line.ts), and what a parsed line means as a typed command.
+// Pure, so every usage error is decided (and tested) without an engine.
+import {
+  parseCommandLine as parseWith,
+  usageError,
+  type CommandLine,
+  type CommandSpec,
+  type OptionSpec,
+  type OptionValues,
+  type ProgramSpec,
+} from "../supervisor/shared/command-line.js";
+import { ENGINE_VARIABLE, ENGINES, type EngineName } from "./engine.js";
 import { parseSignal, RELAYED_SIGNALS, type RelayedSignal } from "./signals.js";
 
-export type CommandName = "restart" | "status" | "health" | "logs" | "token" | "signal";
-
-export const COMMANDS: readonly CommandName[] = ["restart", "status", "health", "logs", "token", "signal"];
+export type CommandName = "restart" | "start" | "stop" | "status" | "health" | "logs" | "token" | "signal";
 
 /** text: human lines and progress; json: one JSON line on stdout; quiet: nothing but a failure line. */
 export type OutputMode = "text" | "json" | "quiet";
 
-export type Command =
-  | { command: "restart"; container: string; timeoutSeconds: number; output: OutputMode }
-  | { command: "status"; container: string; timeoutSeconds: number; output: "text" | "json" }
-  | { command: "health"; container: string; timeoutSeconds: number; output: "text" | "quiet" }
-  | { command: "token"; container: string; timeoutSeconds: number }
-  | { command: "logs"; container: string; tail: string | undefined; follow: boolean }
-  | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: "text" | "quiet" };
+/** Which containers `status` asks: the ones named, or every running sandbox (--all). */
+export type StatusTargets = { kind: "named"; containers: string[] } | { kind: "all"; filters: string[] };
 
-export type Parsed =
-  | { kind: "run"; command: Command }
-  | { kind: "help"; text: string }
-  | { kind: "version" }
-  | { kind: "usage"; message: string; help: string };
+/** restart, start, stop: the same shape, one member each so a command can be picked by name. */
+type Request<Name extends string> = { command: Name; container: string; timeoutSeconds: number; output: OutputMode };
+
+export type Command =
+  | Request<"restart">
+  | Request<"start">
+  | Request<"stop">
+  | { command: "status"; targets: StatusTargets; timeoutSeconds: number; output: "text" | "json" }
+  | Request<"health">
+  | { command: "token"; container: string; timeoutSeconds: number }
+  | { command: "logs"; container: string; since: string | undefined; tail: string | undefined; timestamps: boolean; follow: boolean }
+  | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: OutputMode };
+
+export type Parsed = { kind: "run"; command: Command; engine: EngineName | undefined; json: boolean } | Exclude<CommandLine, { kind: "run" }>;
 
 export const MAX_TIMEOUT_SECONDS = 3600;
-/** restart: the whole request, lock wait included; signal: the lock wait. */
+/** restart, start, stop: the whole request, lock wait included; signal: the lock wait. */
 export const DEFAULT_MUTATION_TIMEOUT_SECONDS = 60;
-/** status, health, token: the whole exchange with the container. */
+/** status, health, token: the whole exchange with the container(s). */
 export const DEFAULT_QUERY_TIMEOUT_SECONDS = 20;
 
 const SIGNAL_NAMES = RELAYED_SIGNALS.map((s) => s.slice(3)).join(", ");
 
-const COMMAND_HELP: Record<CommandName, string> = {
-  restart: `Usage: sandboxctl restart CONTAINER [--timeout SECONDS] [--json | --quiet]
+const timeout = (what: string, seconds: number): OptionSpec => ({
+  name: "timeout",
+  value: "SECONDS",
+  help: `${what} (1-${MAX_TIMEOUT_SECONDS}, default ${seconds})`,
+});
+const JSON_FLAG: OptionSpec = { name: "json", help: "one JSON object on stdout, no progress" };
+const QUIET: OptionSpec = { name: "quiet", short: "q", help: "no output but a one-line reason on failure" };
+const CONTAINER = { name: "CONTAINER", expected: "a container name or id" } as const;
+const STATUSES_ASKED = "Exit status: 0 done; 1 failed (the layer is printed); 2 usage error; 3 container not running;\n4 supervisor unavailable; 5 busy; 128+N interrupted by signal N.";
 
-Restart the gateway in CONTAINER through its supervisor and wait until the new one is
-healthy; prints the new pid. One restart or signal per container at a time: others wait.
-
-  --timeout SECONDS  give up after SECONDS, lock wait included (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_MUTATION_TIMEOUT_SECONDS})
-  --json             one JSON line on stdout, no progress
-  --quiet            no output but a one-line reason on failure
-`,
-  status: `Usage: sandboxctl status CONTAINER [--timeout SECONDS] [--json]
-
-Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,
-capabilities, mode.
-
-  --timeout SECONDS  give up after SECONDS (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_QUERY_TIMEOUT_SECONDS})
-  --json             the report as one JSON line
-`,
-  health: `Usage: sandboxctl health CONTAINER [--timeout SECONDS] [--quiet]
-
-Exit 0 if and only if the gateway in CONTAINER is healthy.
-
-  --timeout SECONDS  give up after SECONDS (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_QUERY_TIMEOUT_SECONDS})
-  --quiet            print nothing but a one-line reason when no answer came
-`,
-  logs: `Usage: sandboxctl logs CONTAINER [--tail N] [--follow]
-
-Print the log of CONTAINER (the supervisor's and the gateway's output): docker logs.
-
-  --tail N           only the last N lines (N: a whole number, or all)
-  -f, --follow       keep printing new lines until interrupted
-`,
-  token: `Usage: sandboxctl token CONTAINER [--timeout SECONDS]
-
-Print the gateway token of CONTAINER's current boot (64 hex characters) and nothing else.
-
-  --timeout SECONDS  give up after SECONDS (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_QUERY_TIMEOUT_SECONDS})
-`,
-  signal: `Usage: sandboxctl signal CONTAINER SIGNAL [--timeout SECONDS] [--quiet]
-
-Send SIGNAL to CONTAINER's PID 1, the supervisor (docker kill --signal). HUP restarts the
-gateway; TERM, INT and QUIT stop the container gracefully; the others go to the gateway.
-SIGNAL: ${SIGNAL_NAMES} (with or without SIG).
-KILL, STOP and USR1 are refused.
-
-  --timeout SECONDS  wait at most SECONDS for a restart or signal under way (1-${MAX_TIMEOUT_SECONDS}, default ${DEFAULT_MUTATION_TIMEOUT_SECONDS})
-  --quiet            no output but a one-line reason on failure
-`,
-};
-
-export const USAGE = `Usage:
-  sandboxctl restart CONTAINER [--timeout SECONDS] [--json | --quiet]
-  sandboxctl status  CONTAINER [--timeout SECONDS] [--json]
-  sandboxctl health  CONTAINER [--timeout SECONDS] [--quiet]
-  sandboxctl logs    CONTAINER [--tail N] [--follow]
-  sandboxctl token   CONTAINER [--timeout SECONDS]
-  sandboxctl signal  CONTAINER SIGNAL [--timeout SECONDS] [--quiet]
-  sandboxctl COMMAND --help
-  sandboxctl --version
-
-Ask the supervisor (PID 1) of a sandbox container to act, through the docker CLI
-(docker exec --user root, with a sanitized environment).
-
-Commands:
-  restart   restart the gateway and wait until it is healthy; prints the new pid
-  status    print the gateway's state, pid, uptime, restarts, last exit, capabilities
-  health    exit 0 iff the gateway is healthy
-  logs      print the container's log (docker logs)
-  token     print the gateway token of the current boot
-  signal    send a signal to the supervisor (HUP: restart the gateway)
-
-Exit status: 0 done (health: healthy); 1 failed (health: not healthy); 2 usage error;
-3 container not found or not running; 4 supervisor unavailable; 5 busy; 128+N interrupted
-by signal N. Details: docs/sandboxctl.md.
-`;
-
-const TIMEOUT = { timeout: { type: "string" } } as const;
-const HELP = { help: { type: "boolean", short: "h" } } as const;
-
-const OPTIONS: Record<CommandName, ParseArgsOptionsConfig> = {
-  restart: { ...TIMEOUT, json: { type: "boolean" }, quiet: { type: "boolean" }, ...HELP },
-  status: { ...TIMEOUT, json: { type: "boolean" }, ...HELP },
-  health: { ...TIMEOUT, quiet: { type: "boolean" }, ...HELP },
-  logs: { tail: { type: "string" }, follow: { type: "boolean", short: "f" }, ...HELP },
-  token: { ...TIMEOUT, ...HELP },
-  signal: { ...TIMEOUT, quiet: { type: "boolean" }, ...HELP },
-};
-
-/** A name or id as Docker accepts them; anything else (an option, a path) never reaches docker. */
-const CONTAINER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
-
-function isCommand(word: string | undefined): word is CommandName {
-  return (COMMANDS as readonly string[]).includes(word ?? "");
+/** The documentation page of a command, as shipped beside the bundle; none in a bare executable. */
+function pageOf(docsDir: string | undefined, page: string): string {
+  return docsDir !== undefined ? `\nManual: ${docsDir}/${page}` : "";
 }
+
+const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
+  {
+    name: "restart",
+    summary: "restart the gateway and wait until it is healthy; prints the new pid",
+    synopsis: ["restart CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    description:
+      "Restart the gateway in CONTAINER through its supervisor (supervisor restart) and wait\nuntil the new one is healthy; prints the new pid. One restart, start, stop or signal per\ncontainer at a time: others wait.",
+    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
+    args: [CONTAINER],
+    exclusive: [["json", "quiet"]],
+    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-restart.md"),
+  },
+  {
+    name: "start",
+    summary: "start the gateway again after a stop; nothing if one runs",
+    synopsis: ["start CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    description:
+      "Start the gateway in CONTAINER again after 'sandboxctl stop' (or a quarantine) and wait\nuntil it is healthy; prints its pid. A gateway that is not stopped is left as it is\n(exit 0). Inside, this is supervisor restart, asked only when the state is stopped or\nquarantined.",
+    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
+    args: [CONTAINER],
+    exclusive: [["json", "quiet"]],
+    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-start.md"),
+  },
+  {
+    name: "stop",
+    summary: "stop the gateway; it stays stopped until start or restart",
+    synopsis: ["stop CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    description:
+      "Stop the gateway in CONTAINER (supervisor stop); the container and its supervisor keep\nrunning, and no gateway is launched until 'sandboxctl start' or 'sandboxctl restart'.",
+    options: [timeout("wait at most SECONDS for another request on CONTAINER", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
+    args: [CONTAINER],
+    exclusive: [["json", "quiet"]],
+    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-stop.md"),
+  },
+  {
+    name: "status",
+    summary: "print the gateway's state; of several sandboxes, or all, as a table",
+    synopsis: ["status CONTAINER... [--timeout SECONDS] [--json]", "status --all [--filter FILTER]... [--timeout SECONDS] [--json]"],
+    description:
+      "Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,\ncapabilities, mode. Of several containers, or with --all of every running container whose\nPID 1 is the supervisor, one table row each (--json: an array of objects).",
+    options: [
+      timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS),
+      { name: "json", help: "one JSON line on stdout: an object, or for several containers\nor --all an array of objects" },
+      { name: "all", help: "every running container whose PID 1 is the supervisor" },
+      { name: "filter", value: "FILTER", repeatable: true, help: "with --all: only containers that pass FILTER (engine ps --filter,\ne.g. label=KEY=VALUE); repeatable" },
+    ],
+    args: [{ ...CONTAINER, optional: true, variadic: true }],
+    footer: `${STATUSES_ASKED}\nOf several containers: 0 if every one answered, else the status of the first that did not.${pageOf(docsDir, "sandboxctl-status.md")}`,
+  },
+  {
+    name: "health",
+    summary: "exit 0 iff the gateway is healthy",
+    synopsis: ["health CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    description: "Exit 0 if and only if the gateway in CONTAINER is healthy.",
+    options: [
+      timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS),
+      { name: "json", help: "one JSON object: ok, healthy, state, pid, detail" },
+      { name: "quiet", short: "q", help: "print nothing but a one-line reason when no answer came" },
+    ],
+    args: [CONTAINER],
+    exclusive: [["json", "quiet"]],
+    footer: `Exit status: 0 healthy; 1 not healthy; 2 usage error; 3 container not running;\n4 supervisor unavailable; 5 busy; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-health.md")}`,
+  },
+  {
+    name: "logs",
+    summary: "print the container's log",
+    synopsis: ["logs CONTAINER [--since TIME] [-n N] [-t] [-f]"],
+    description: "Print the log of CONTAINER (the supervisor's and the gateway's output): engine logs.",
+    options: [
+      { name: "since", value: "TIME", help: "only lines since TIME: a timestamp (2025-01-02T15:04:05) or\nrelative (10m, 1h30m)" },
+      { name: "tail", short: "n", value: "N", help: "only the last N lines (N: a whole number, or all)" },
+      { name: "timestamps", short: "t", help: "prefix each line with the time it was written" },
+      { name: "follow", short: "f", help: "keep printing new lines until interrupted" },
+    ],
+    args: [CONTAINER],
+    footer: `Exit status: 0; 1 the engine's logs failed; 2 usage error; 3 no such container;\n4 no engine command; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-logs.md")}`,
+  },
+  {
+    name: "token",
+    summary: "print the gateway token of the current boot",
+    synopsis: ["token CONTAINER [--timeout SECONDS]"],
+    description: "Print the gateway token of CONTAINER's current boot (64 hex characters) and nothing else.",
+    options: [timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS)],
+    args: [CONTAINER],
+    footer: `Exit status: 0; 1 no token, or not the expected content; 2; 3; 4; 128+N.${pageOf(docsDir, "sandboxctl-token.md")}`,
+  },
+  {
+    name: "signal",
+    summary: "send a signal to the supervisor (HUP: restart the gateway)",
+    synopsis: ["signal CONTAINER SIGNAL [--timeout SECONDS] [--json | --quiet]"],
+    description: `Send SIGNAL to CONTAINER's PID 1 (engine kill --signal) once the engine shows that PID 1
+is the supervisor. HUP restarts the gateway; TERM, INT and QUIT stop the container
+gracefully; the others go to the gateway.
+SIGNAL: ${SIGNAL_NAMES} (with or without SIG). KILL, STOP and USR1 are refused.`,
+    options: [timeout("wait at most SECONDS for another request on CONTAINER", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
+    args: [CONTAINER, { name: "SIGNAL", expected: `a signal name, one of ${SIGNAL_NAMES}` }],
+    exclusive: [["json", "quiet"]],
+    footer: `Exit status: 0 sent; 2 usage error or refused signal; 3 container not running;\n4 PID 1 is not the supervisor, or the engine's kill failed; 5 busy; 128+N.${pageOf(docsDir, "sandboxctl-signal.md")}`,
+  },
+];
+
+export const ENGINE_OPTION: OptionSpec = {
+  name: "engine",
+  value: "ENGINE",
+  help: `docker or podman (default: $${ENGINE_VARIABLE}, else the first\nof docker, podman in PATH)`,
+};
+
+/**
+ * The sandboxctl table. `docsDir` is where the documentation pages are, when they ship
+ * beside the program (the npm package); the help then names each command's page.
+ */
+export function sandboxctlProgram(version: string, versionDetail: string, docsDir?: string): ProgramSpec {
+  return {
+    name: "sandboxctl",
+    version,
+    versionDetail,
+    description:
+      "Ask the supervisor (PID 1) of a sandbox container to act, through the docker or podman CLI\n(exec --user root, with a sanitized environment).",
+    globalOptions: [ENGINE_OPTION],
+    commands: COMMANDS(docsDir),
+    footer: `Exit status: 0 done (health: healthy); 1 failed (health: not healthy); 2 usage error;
+3 container not found or not running; 4 supervisor unavailable; 5 busy; 128+N interrupted
+by signal N.
+'sandboxctl COMMAND --help' (or 'sandboxctl help COMMAND') describes each command.${pageOf(docsDir, "sandboxctl.md")}`,
+  };
+}
+
+/** A name or id as the engines accept them; anything else (an option, a path) never reaches them. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+/** ps filters, KEY=VALUE: label=a=b, name=x, ancestor=img; the engine checks the rest. */
+const FILTER = /^[a-z]+=[^\s]{1,500}$/;
+/** A timestamp or a relative time, as docker and podman logs --since accept them. */
+const SINCE = /^[0-9][0-9A-Za-z:.+-]{0,39}$/;
 
 function timeoutOf(value: unknown, fallback: number): number | string {
   if (typeof value !== "string") return fallback;
@@ -133,62 +199,73 @@ function timeoutOf(value: unknown, fallback: number): number | string {
   return n <= MAX_TIMEOUT_SECONDS ? n : `--timeout '${value}': expected a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`;
 }
 
+function outputOf(options: OptionValues): OutputMode {
+  return options.json === true ? "json" : options.quiet === true ? "quiet" : "text";
+}
+
 /** Pure: what `sandboxctl ARGS...` asks for, or why it is a usage error. */
-export function parseCommandLine(argv: readonly string[]): Parsed {
-  const [first, ...rest] = argv;
-  const usage = (message: string, help = "sandboxctl --help"): Parsed => ({ kind: "usage", message, help });
-  if (first === "--help" || first === "-h") return { kind: "help", text: USAGE };
-  if (first === "--version") return { kind: "version" };
-  if (first === undefined) return usage("missing command");
-  if (!isCommand(first)) {
-    return usage(first.startsWith("-") ? `unknown option '${first}'` : `unknown command '${first}'`);
-  }
-  const command = first;
-  const help = `sandboxctl ${command} --help`;
-  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...rest], options: OPTIONS[command], allowPositionals: true, strict: true }));
-  } catch (error) {
-    // Node appends advice about '--' to unknown options; the first sentence is the error.
-    const message = (error as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "");
-    return usage(`${command}: ${message}`, help);
-  }
-  if (values.help === true) return { kind: "help", text: COMMAND_HELP[command] };
+export function parseCommandLine(argv: readonly string[], program: ProgramSpec = sandboxctlProgram("dev", "")): Parsed {
+  const line = parseWith(program, argv);
+  if (line.kind !== "run") return line;
+  const { options, args, json } = line;
+  const command = line.command as CommandName;
+  const usage = (message: string): Parsed => usageError(command, message, json);
 
-  const wanted = command === "signal" ? 2 : 1;
-  if (positionals.length < wanted) return usage(`${command}: missing ${positionals.length === 0 ? "CONTAINER" : "SIGNAL"}`, help);
-  if (positionals.length > wanted) return usage(`${command}: unexpected argument '${positionals[wanted]!}'`, help);
-  const container = positionals[0]!;
-  if (!CONTAINER.test(container)) {
-    return usage(`${command}: '${container}' is not a container name or id (letters, digits, '_', '.', '-')`, help);
+  const engine = options.engine;
+  if (typeof engine === "string" && !(ENGINES as readonly string[]).includes(engine)) {
+    return usage(`--engine '${engine}': expected ${ENGINES.join(" or ")}`);
   }
-  if (values.json === true && values.quiet === true) return usage(`${command}: --json and --quiet exclude each other`, help);
+  for (const container of command === "signal" ? args.slice(0, 1) : args) {
+    if (!CONTAINER_NAME.test(container)) return usage(`'${container}' is not a container name or id, expected letters, digits, '_', '.', '-'`);
+  }
+  const defaultTimeout = ["restart", "start", "stop", "signal"].includes(command) ? DEFAULT_MUTATION_TIMEOUT_SECONDS : DEFAULT_QUERY_TIMEOUT_SECONDS;
+  const timeoutSeconds = timeoutOf(options.timeout, defaultTimeout);
+  if (typeof timeoutSeconds === "string") return usage(timeoutSeconds);
+  const run = (parsed: Command): Parsed => ({ kind: "run", command: parsed, engine: engine as EngineName | undefined, json });
+  const container = args[0]!;
 
-  const defaultTimeout = command === "restart" || command === "signal" ? DEFAULT_MUTATION_TIMEOUT_SECONDS : DEFAULT_QUERY_TIMEOUT_SECONDS;
-  const timeoutSeconds = timeoutOf(values.timeout, defaultTimeout);
-  if (typeof timeoutSeconds === "string") return usage(`${command}: ${timeoutSeconds}`, help);
-  const run = (parsed: Command): Parsed => ({ kind: "run", command: parsed });
   switch (command) {
     case "restart":
-      return run({ command, container, timeoutSeconds, output: values.json === true ? "json" : values.quiet === true ? "quiet" : "text" });
-    case "status":
-      return run({ command, container, timeoutSeconds, output: values.json === true ? "json" : "text" });
+    case "start":
+    case "stop":
     case "health":
-      return run({ command, container, timeoutSeconds, output: values.quiet === true ? "quiet" : "text" });
+      return run({ command, container, timeoutSeconds, output: outputOf(options) });
     case "token":
       return run({ command, container, timeoutSeconds });
-    case "logs": {
-      const tail = values.tail;
-      if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) {
-        return usage(`logs: --tail '${tail}': expected a whole number of lines or 'all'`, help);
+    case "status": {
+      const filters = Array.isArray(options.filter) ? options.filter : [];
+      const output = json ? "json" : "text";
+      if (options.all === true) {
+        if (args.length > 0) return usage(`--all and a container name ('${args[0]!}') exclude each other, expected one of them`);
+        const bad = filters.find((f) => !FILTER.test(f));
+        if (bad !== undefined) return usage(`--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`);
+        return run({ command, targets: { kind: "all", filters }, timeoutSeconds, output });
       }
-      return run({ command, container, tail: typeof tail === "string" ? tail : undefined, follow: values.follow === true });
+      if (filters.length > 0) return usage("--filter goes with --all, expected status --all --filter FILTER");
+      if (args.length === 0) return usage("missing CONTAINER, expected a container name or id, or --all");
+      return run({ command, targets: { kind: "named", containers: args }, timeoutSeconds, output });
+    }
+    case "logs": {
+      const { tail, since } = options;
+      if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) {
+        return usage(`--tail '${tail}': expected a whole number of lines or 'all'`);
+      }
+      if (typeof since === "string" && !SINCE.test(since)) {
+        return usage(`--since '${since}': expected a timestamp (2025-01-02T15:04:05) or a relative time (10m)`);
+      }
+      return run({
+        command,
+        container,
+        since: typeof since === "string" ? since : undefined,
+        tail: typeof tail === "string" ? tail : undefined,
+        timestamps: options.timestamps === true,
+        follow: options.follow === true,
+      });
     }
     case "signal": {
-      const signal = parseSignal(positionals[1]!);
-      if (!signal.ok) return usage(`signal: ${signal.message}`, help);
-      return run({ command, container, signal: signal.signal, timeoutSeconds, output: values.quiet === true ? "quiet" : "text" });
+      const signal = parseSignal(args[1]!);
+      if (!signal.ok) return usage(signal.message);
+      return run({ command, container, signal: signal.signal, timeoutSeconds, output: outputOf(options) });
     }
   }
 }

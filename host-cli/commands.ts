@@ -1,243 +1,208 @@
-// The six sandboxctl commands. Each one first proves the container is there (docker
-// inspect, which also gives the full id every later step uses), then asks through the
-// docker CLI and turns the answer into output and one exit status (docs/sandboxctl.md).
+// The sandboxctl commands about one container. Each one first proves the container is there,
+// then asks through the engine's CLI and turns the answer into output and one exit status
+// (docs/sandboxctl.md); `status` lives in status.ts, since it may ask many containers.
 import type { Command, OutputMode } from "./command-line.js";
-import { dockerSpawnMessage, execArgs, inspectContainer, startDocker, SUPERVISOR_PATH, type DockerResult, type RunningDocker } from "./docker.js";
+import { engineSpawnMessage, execArgs, logsArgs, runsSupervisor, startEngine } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
-import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
-import type { Output } from "./output.js";
-import { isCommandLine, jsonAnswer, jsonFailure, oneLine, outcomeOf } from "./relay.js";
+import type { HeldLock } from "./host-lock.js";
+import { outcomeOf } from "./relay.js";
+import {
+  answerObject,
+  askSupervisor,
+  ENGINE_QUERY_MS,
+  failure,
+  findContainer,
+  raceInterrupt,
+  reasonOf,
+  relayJson,
+  relayText,
+  report,
+  stoppedMeanwhile,
+  takeLock,
+  type Context,
+  type Failure,
+  type Found,
+  type Interrupted,
+} from "./request.js";
+import { status } from "./status.js";
 import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE } from "./token.js";
 
-export interface Context {
-  stdout: Output;
-  stderr: Output;
-  /** Aborted, with the signal's name as reason, when sandboxctl gets SIGINT, SIGTERM or SIGHUP. */
-  abort: AbortSignal;
-  env: NodeJS.ProcessEnv;
-  lock?: LockTuning;
-}
-
-/** docker inspect and docker kill answer at once from a responsive engine. */
-const DOCKER_QUERY_MS = 20_000;
-
-/** The one line of a failure: text on stderr, or with --json the JSON line on stdout. */
-function fail(ctx: Context, mode: OutputMode, exit: number, layer: string, message: string): number {
-  if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: false, layer, message: oneLine(message) })}\n`);
-  else ctx.stderr.write(`sandboxctl: ${oneLine(message)}\n`);
-  return exit;
-}
-
-function reasonOf(abort: AbortSignal): NodeJS.Signals {
-  return typeof abort.reason === "string" ? (abort.reason as NodeJS.Signals) : "SIGINT";
-}
-
-type Raced = { kind: "done"; result: DockerResult } | { kind: "interrupted"; signal: NodeJS.Signals };
+type Mutation = Extract<Command, { command: "restart" | "start" | "stop" }>;
 
 /**
- * Waits for a docker CLI, or for an interrupt. On an interrupt, `onInterrupt` decides the
- * docker CLI's fate: read-only commands end it, a restart leaves it be.
+ * The part every command that changes a container shares: find it, take its host lock,
+ * run `body`, release. An interrupt before `body` asked anything says that nothing changed.
  */
-function raceInterrupt(running: RunningDocker, abort: AbortSignal, onInterrupt: "end" | "leave"): Promise<Raced> {
-  return new Promise((resolve) => {
-    const interrupted = (): void => {
-      if (onInterrupt === "end") running.child.kill("SIGTERM");
-      else running.child.unref();
-      resolve({ kind: "interrupted", signal: reasonOf(abort) });
-    };
-    if (abort.aborted) return interrupted();
-    abort.addEventListener("abort", interrupted, { once: true });
-    void running.done.then((result) => {
-      abort.removeEventListener("abort", interrupted);
-      resolve({ kind: "done", result });
-    });
-  });
-}
-
-type Found = { kind: "found"; id: string } | { kind: "exit"; status: number };
-
-/** The container's full id if it runs (or, with `anyState`, exists); else the failure, printed. */
-async function findContainer(ctx: Context, container: string, mode: OutputMode, deadline: number, anyState = false): Promise<Found> {
-  const state = await inspectContainer(container, Math.min(deadline, Date.now() + DOCKER_QUERY_MS));
-  if (ctx.abort.aborted) return { kind: "exit", status: interruptedStatus(reasonOf(ctx.abort)) };
-  switch (state.kind) {
-    case "running":
-      return { kind: "found", id: state.id };
-    case "stopped":
-      if (anyState) return { kind: "found", id: state.id };
-      return { kind: "exit", status: fail(ctx, mode, EXIT.notRunning, "not running", `container ${container} is not running (${state.status})`) };
-    case "missing":
-      return { kind: "exit", status: fail(ctx, mode, EXIT.notRunning, "not running", `container ${container} is not running (no such container)`) };
-    case "error":
-      return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", `docker: ${state.message}`) };
-  }
-}
-
-/** After a docker exec that gave no answer: a container that stopped meanwhile is exit 3, not 4. */
-async function stoppedMeanwhile(ctx: Context, container: string, mode: OutputMode): Promise<number | undefined> {
-  const state = await inspectContainer(container, Date.now() + DOCKER_QUERY_MS);
-  if (state.kind === "stopped") return fail(ctx, mode, EXIT.notRunning, "not running", `container ${container} stopped (${state.status})`);
-  if (state.kind === "missing") return fail(ctx, mode, EXIT.notRunning, "not running", `container ${container} is gone`);
-  return undefined;
-}
-
-async function takeLock(
+async function underLock(
   ctx: Context,
-  command: string,
-  container: string,
-  id: string,
-  mode: OutputMode,
-  deadline: number,
-  timeoutSeconds: number,
-): Promise<{ kind: "held"; lock: HeldLock } | { kind: "exit"; status: number } | { kind: "interrupted"; signal: NodeJS.Signals }> {
-  let outcome;
-  try {
-    outcome = await acquireHostLock(lockDirectory(ctx.env, process.getuid?.() ?? 0), id, deadline, ctx.abort, (path) => {
-      if (mode === "text") ctx.stderr.write(`${command}: waiting for another sandboxctl restart or signal on container ${container} (${path})\n`);
-    }, ctx.lock ?? DEFAULT_LOCK);
-  } catch (error) {
-    if (error instanceof HostLockError) return { kind: "exit", status: fail(ctx, mode, EXIT.failed, "host lock", error.message) };
-    throw error;
-  }
-  switch (outcome.kind) {
-    case "held":
-      return outcome;
-    case "aborted":
-      return { kind: "interrupted", signal: reasonOf(ctx.abort) };
-    case "busy":
-      return {
-        kind: "exit",
-        status: fail(ctx, mode, EXIT.busy, "busy", `another sandboxctl restart or signal on container ${container} held ${outcome.path} for the whole ${timeoutSeconds} s`),
-      };
-  }
-}
-
-/**
- * `docker exec ... supervisor <args>` with the relay rules: the command's own stderr lines
- * (progress) pass through as they arrive, unless --json; its stdout and other stderr lines
- * wait until the exit status says whether they are the supervisor's (then the caller
- * prints them) or docker's (then one line of sandboxctl's stands in for them).
- */
-async function askSupervisor(
-  ctx: Context,
-  name: "restart" | "status" | "health",
-  args: readonly string[],
-  id: string,
-  container: string,
-  mode: OutputMode,
-  deadline: number | undefined,
-  onInterrupt: "end" | "leave",
-): Promise<{ kind: "answered"; exit: number; stdout: string; held: string[] } | { kind: "exit"; status: number } | { kind: "interrupted"; signal: NodeJS.Signals }> {
-  const held: string[] = [];
-  const running = startDocker(execArgs(id, [SUPERVISOR_PATH, name, ...args]), {
-    deadline,
-    onStderrLine: (line) => {
-      if (mode !== "json" && isCommandLine(name, line)) ctx.stderr.write(`${line}\n`);
-      else held.push(line);
-    },
-  });
-  const raced = await raceInterrupt(running, ctx.abort, onInterrupt);
-  if (raced.kind === "interrupted") return raced;
-  const result = raced.result;
-  if (result.spawnError) return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError)) };
-  if (result.timedOut) {
-    return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", `no answer from the supervisor in container ${container} in time`) };
-  }
-  // docker prints some of its own errors ("OCI runtime exec failed") on stdout.
-  const outcome = outcomeOf(result.status, [...held, ...result.stdout.split("\n")], container, SUPERVISOR_PATH);
-  if (outcome.kind === "no answer") {
-    const stopped = await stoppedMeanwhile(ctx, container, mode);
-    return { kind: "exit", status: stopped ?? fail(ctx, mode, outcome.exit, "unavailable", outcome.message) };
-  }
-  return { kind: "answered", exit: outcome.exit, stdout: result.stdout, held };
-}
-
-/** The supervisor answered in text: its stdout, then anything else it said on stderr. */
-function relayText(ctx: Context, answered: { exit: number; stdout: string; held: readonly string[] }): number {
-  ctx.stdout.write(answered.stdout);
-  for (const line of answered.held) ctx.stderr.write(`${line}\n`);
-  return answered.exit;
-}
-
-/** The supervisor answered with --json: print its line (json) or its failure line (quiet). */
-function relayJson(ctx: Context, name: string, mode: OutputMode, answered: { exit: number; stdout: string }, container: string): number {
-  const answer = jsonAnswer(answered.stdout);
-  if (answer === undefined) {
-    return fail(ctx, mode, EXIT.unavailable, "unavailable", `unexpected answer from the supervisor in container ${container} (not one JSON line)`);
-  }
-  if (mode === "json") {
-    ctx.stdout.write(`${JSON.stringify(answer)}\n`);
-    return answered.exit;
-  }
-  const failure = jsonFailure(answer);
-  if (failure) ctx.stderr.write(`sandboxctl: ${name} failed (${failure.layer}): ${oneLine(failure.message)}\n`);
-  return answered.exit;
-}
-
-async function restart(ctx: Context, cmd: Extract<Command, { command: "restart" }>): Promise<number> {
+  cmd: { command: string; container: string; timeoutSeconds: number; output: OutputMode },
+  nothingDone: string,
+  body: (found: Found, deadline: number, lock: HeldLock) => Promise<number>,
+): Promise<number> {
   const { container, output: mode, timeoutSeconds } = cmd;
   const deadline = Date.now() + timeoutSeconds * 1000;
-  const nothingAsked = (signal: NodeJS.Signals): number => {
-    fail(ctx, mode, interruptedStatus(signal), "interrupted", "interrupted before the restart was requested; nothing was changed");
-    return interruptedStatus(signal);
-  };
-  const found = await findContainer(ctx, container, mode, deadline);
-  if (found.kind === "exit") return ctx.abort.aborted ? nothingAsked(reasonOf(ctx.abort)) : found.status;
-  const taken = await takeLock(ctx, "restart", container, found.id, mode, deadline, timeoutSeconds);
-  if (taken.kind === "exit") return taken.status;
-  if (taken.kind === "interrupted") return nothingAsked(taken.signal);
+  const interrupted = (signal: NodeJS.Signals): number => report(ctx, mode, failure(interruptedStatus(signal), "interrupted", nothingDone));
+  const found = await findContainer(ctx, container, deadline);
+  if (found.kind === "interrupted") return interrupted(found.signal);
+  if (found.kind === "failure") return ctx.abort.aborted ? interrupted(reasonOf(ctx.abort)) : report(ctx, mode, found);
+  const taken = await takeLock(ctx, cmd.command, container, found.container.id, mode, deadline, timeoutSeconds);
+  if (taken.kind === "failure") return report(ctx, mode, taken);
+  if (taken.kind === "interrupted") return interrupted(taken.signal);
   try {
-    // What is left of the budget goes to the supervisor, which waits for its own restart
-    // lock within it; at least 1 s once this lock is ours.
-    const seconds = Math.max(1, Math.round((deadline - Date.now()) / 1000));
-    const args = ["--timeout", String(seconds), ...(mode === "text" ? [] : ["--json"])];
-    // No deadline here: the supervisor bounds its answer itself (docs/supervisor-restart.md).
-    const asked = await askSupervisor(ctx, "restart", args, found.id, container, mode, undefined, "leave");
-    if (asked.kind === "exit") return asked.status;
-    if (asked.kind === "interrupted") {
-      // The docker exec goes on without us, and so does the supervisor's restart, which
-      // no client can cancel once begun (supervisor/control/server.ts): never half done.
-      const status = interruptedStatus(asked.signal);
-      return fail(ctx, mode, status, "interrupted", `interrupted; the restart continues inside the container, check with: sandboxctl status ${container}`);
-    }
-    if (mode !== "text") return relayJson(ctx, "restart", mode, asked, container);
-    return relayText(ctx, asked);
+    return await body(found, deadline, taken.lock);
   } finally {
     await taken.lock.release();
   }
 }
 
-async function status(ctx: Context, cmd: Extract<Command, { command: "status" }>): Promise<number> {
-  const { container, output: mode } = cmd;
-  const deadline = Date.now() + cmd.timeoutSeconds * 1000;
-  const found = await findContainer(ctx, container, mode, deadline);
-  if (found.kind === "exit") return found.status;
-  const asked = await askSupervisor(ctx, "status", mode === "json" ? ["--json"] : [], found.id, container, mode, deadline, "end");
-  if (asked.kind === "exit") return asked.status;
-  if (asked.kind === "interrupted") return interruptedStatus(asked.signal);
-  if (mode === "json") return relayJson(ctx, "status", mode, asked, container);
-  return relayText(ctx, asked);
+/** What is left of the budget, for the supervisor's own --timeout: at least 1 s once the lock is ours. */
+function secondsLeft(deadline: number): string {
+  return String(Math.max(1, Math.round((deadline - Date.now()) / 1000)));
+}
+
+/** The end of an interrupted request that changes the container: it goes on inside without us. */
+function continuesInside(ctx: Context, cmd: Mutation, signal: NodeJS.Signals): number {
+  return report(
+    ctx,
+    cmd.output,
+    failure(interruptedStatus(signal), "interrupted", `interrupted; the ${cmd.command} continues inside the container, check with: sandboxctl status ${cmd.container}`),
+  );
+}
+
+async function restart(ctx: Context, cmd: Extract<Command, { command: "restart" }>): Promise<number> {
+  const mode = cmd.output;
+  return underLock(ctx, cmd, "interrupted before the restart was requested; nothing was changed", async ({ container: found }, deadline) => {
+    const args = ["--timeout", secondsLeft(deadline), ...(mode === "text" ? [] : ["--json"])];
+    // No deadline here: the supervisor bounds its answer itself (docs/supervisor-restart.md).
+    // Never ended on an interrupt: a restart the supervisor has begun is never half done.
+    const asked = await askSupervisor(ctx, "restart", args, found, cmd.container, { progress: mode === "text", deadline: undefined, onInterrupt: "leave" });
+    if (asked.kind === "failure") return report(ctx, mode, asked);
+    if (asked.kind === "interrupted") return continuesInside(ctx, cmd, asked.signal);
+    return mode === "text" ? relayText(ctx, asked) : relayJson(ctx, "restart", mode, asked, cmd.container);
+  });
+}
+
+/** A status report, as much of it as start and health read. */
+interface ReportFacts {
+  kind: "facts";
+  state: string;
+  pid: number | null;
+  startTime: number | null;
+  detail: string | null;
+}
+
+function factsOf(report: Record<string, unknown>): ReportFacts | undefined {
+  if (typeof report.state !== "string") return undefined;
+  const gateway = report.gateway as { pid?: unknown; startTime?: unknown } | null | undefined;
+  return {
+    kind: "facts",
+    state: report.state,
+    pid: typeof gateway?.pid === "number" ? gateway.pid : null,
+    startTime: typeof gateway?.startTime === "number" ? gateway.startTime : null,
+    detail: typeof report.detail === "string" ? report.detail : null,
+  };
+}
+
+/** Asks `supervisor status --json` and reads it; a failure the supervisor answered is a Failure too. */
+async function readFacts(ctx: Context, found: Found, container: string, deadline: number): Promise<ReportFacts | Failure | Interrupted> {
+  const asked = await askSupervisor(ctx, "status", ["--json"], found.container, container, { progress: false, deadline, onInterrupt: "end" });
+  if (asked.kind !== "answered") return asked;
+  const answer = answerObject(asked, container);
+  if (answer.kind === "failure") return answer;
+  if (answer.value.ok === false) {
+    const { layer, message } = answer.value;
+    return failure(asked.exit, typeof layer === "string" ? layer : "unavailable", typeof message === "string" ? message : "status failed");
+  }
+  return factsOf(answer.value) ?? failure(EXIT.unavailable, "unavailable", `unexpected status report from the supervisor in container ${container}`);
+}
+
+/** States in which no gateway runs and none will without a request. */
+const STOPPED_STATES = new Set(["stopped", "quarantined"]);
+
+/**
+ * `supervisor restart`, asked only when the gateway is stopped (or quarantined), under the
+ * host lock so no other sandboxctl request comes in between. The supervisor has no "start
+ * only if stopped" of its own yet: a restart from inside the container in that instant
+ * would be followed by this one.
+ */
+async function start(ctx: Context, cmd: Extract<Command, { command: "start" }>): Promise<number> {
+  const mode = cmd.output;
+  return underLock(ctx, cmd, "interrupted before the start was requested; nothing was changed", async (found, deadline) => {
+    const facts = await readFacts(ctx, found, cmd.container, deadline);
+    if (facts.kind === "interrupted") return report(ctx, mode, failure(interruptedStatus(facts.signal), "interrupted", "interrupted before the start was requested; nothing was changed"));
+    if (facts.kind === "failure") return report(ctx, mode, facts);
+    if (!STOPPED_STATES.has(facts.state)) {
+      if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: true, started: false, state: facts.state, pid: facts.pid, startTime: facts.startTime })}\n`);
+      else if (mode === "text") ctx.stdout.write(`already started: gateway ${facts.state}${facts.pid !== null ? `, pid ${facts.pid}` : ""}\n`);
+      return EXIT.ok;
+    }
+    const args = ["--timeout", secondsLeft(deadline), ...(mode === "text" ? [] : ["--json"])];
+    const asked = await askSupervisor(ctx, "restart", args, found.container, cmd.container, {
+      progress: mode === "text",
+      deadline: undefined,
+      onInterrupt: "leave",
+      shownAs: "start",
+    });
+    if (asked.kind === "failure") return report(ctx, mode, asked);
+    if (asked.kind === "interrupted") return continuesInside(ctx, cmd, asked.signal);
+    if (mode === "text") {
+      return relayText(ctx, { ...asked, stdout: asked.stdout.replace(/^restarted([:\n])/, "started$1"), held: asked.held });
+    }
+    const answer = answerObject(asked, cmd.container);
+    if (answer.kind === "object" && answer.value.ok === true && mode === "json") {
+      ctx.stdout.write(`${JSON.stringify({ ok: true, started: true, state: "healthy", pid: answer.value.pid ?? null, startTime: answer.value.startTime ?? null })}\n`);
+      return asked.exit;
+    }
+    return relayJson(ctx, "start", mode, asked, cmd.container);
+  });
+}
+
+async function stop(ctx: Context, cmd: Extract<Command, { command: "stop" }>): Promise<number> {
+  const mode = cmd.output;
+  return underLock(ctx, cmd, "interrupted before the stop was requested; nothing was changed", async ({ container: found }) => {
+    // Bounded by the supervisor itself (its stop grace plus 15 s: docs/supervisor-stop.md).
+    const asked = await askSupervisor(ctx, "stop", mode === "text" ? [] : ["--json"], found, cmd.container, {
+      progress: mode === "text",
+      deadline: undefined,
+      onInterrupt: "leave",
+    });
+    if (asked.kind === "failure") return report(ctx, mode, asked);
+    if (asked.kind === "interrupted") return continuesInside(ctx, cmd, asked.signal);
+    return mode === "text" ? relayText(ctx, asked) : relayJson(ctx, "stop", mode, asked, cmd.container);
+  });
 }
 
 async function health(ctx: Context, cmd: Extract<Command, { command: "health" }>): Promise<number> {
   const { container, output: mode } = cmd;
   const deadline = Date.now() + cmd.timeoutSeconds * 1000;
-  const found = await findContainer(ctx, container, mode, deadline);
-  if (found.kind === "exit") return found.status;
-  const asked = await askSupervisor(ctx, "health", [], found.id, container, mode, deadline, "end");
-  if (asked.kind === "exit") return asked.status;
+  const found = await findContainer(ctx, container, deadline);
+  if (found.kind === "interrupted") return interruptedStatus(found.signal);
+  if (found.kind === "failure") return report(ctx, mode, found);
+  if (mode === "json") {
+    // From the status report: supervisor health has no JSON form (and older images never will).
+    const facts = await readFacts(ctx, found, container, deadline);
+    if (facts.kind === "interrupted") return interruptedStatus(facts.signal);
+    if (facts.kind === "failure") return report(ctx, mode, facts);
+    const healthy = facts.state === "healthy";
+    ctx.stdout.write(`${JSON.stringify({ ok: true, healthy, state: facts.state, pid: facts.pid, detail: facts.detail })}\n`);
+    return healthy ? EXIT.ok : EXIT.failed;
+  }
+  const asked = await askSupervisor(ctx, "health", [], found.container, container, { progress: true, deadline, onInterrupt: "end" });
   if (asked.kind === "interrupted") return interruptedStatus(asked.signal);
+  if (asked.kind === "failure") return report(ctx, mode, asked);
   return relayText(ctx, mode === "quiet" ? { ...asked, stdout: "" } : asked);
 }
 
 async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>): Promise<number> {
   const { container } = cmd;
   const mode: OutputMode = "text";
+  const fail = (f: Failure): number => report(ctx, mode, f);
   const deadline = Date.now() + cmd.timeoutSeconds * 1000;
-  const found = await findContainer(ctx, container, mode, deadline);
-  if (found.kind === "exit") return found.status;
+  const found = await findContainer(ctx, container, deadline);
+  if (found.kind === "interrupted") return interruptedStatus(found.signal);
+  if (found.kind === "failure") return fail(found);
   const stderr: string[] = [];
-  const running = startDocker(execArgs(found.id, ["cat", TOKEN_FILE]), {
+  const running = startEngine(ctx.engine, execArgs(found.container.id, ["cat", TOKEN_FILE]), {
     deadline,
     maxStdoutChars: MAX_TOKEN_FILE_BYTES + 1,
     onStderrLine: (line) => stderr.push(line),
@@ -245,8 +210,8 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
   const raced = await raceInterrupt(running, ctx.abort, "end");
   if (raced.kind === "interrupted") return interruptedStatus(raced.signal);
   const result = raced.result;
-  if (result.spawnError) return fail(ctx, mode, EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError));
-  if (result.timedOut) return fail(ctx, mode, EXIT.unavailable, "unavailable", `no answer from container ${container} in time`);
+  if (result.spawnError) return fail(failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));
+  if (result.timedOut) return fail(failure(EXIT.unavailable, "unavailable", `no answer from container ${container} in time`));
   if (result.status === 0) {
     const value = parseTokenFile(result.stdout);
     if (value !== undefined) {
@@ -254,75 +219,80 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
       return EXIT.ok;
     }
     // The content is never shown: it may be a token in the wrong shape.
-    return fail(ctx, mode, EXIT.failed, "token", `${TOKEN_FILE} in container ${container} is not one line export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`);
+    return fail(failure(EXIT.failed, "token", `${TOKEN_FILE} in container ${container} is not one line export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`));
   }
   const detail = stderr.find((line) => line.trim() !== "")?.trim() ?? "";
   if (result.status === 1) {
     if (/no such file/i.test(detail)) {
       return fail(
-        ctx,
-        mode,
-        EXIT.failed,
-        "token",
-        `container ${container} has no gateway token: ${TOKEN_FILE} does not exist (the supervisor removes it when it could not produce one; see: sandboxctl logs ${container})`,
+        failure(
+          EXIT.failed,
+          "token",
+          `container ${container} has no gateway token: ${TOKEN_FILE} does not exist (the supervisor removes it when it could not produce one; see: sandboxctl logs ${container})`,
+        ),
       );
     }
-    return fail(ctx, mode, EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`);
+    return fail(failure(EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`));
   }
-  const stopped = await stoppedMeanwhile(ctx, container, mode);
-  if (stopped !== undefined) return stopped;
-  const outcome = outcomeOf(result.status, stderr, container, "cat");
-  const message = outcome.kind === "no answer" ? outcome.message : `docker exec in container ${container} exited with ${String(result.status)}`;
-  return fail(ctx, mode, EXIT.unavailable, "unavailable", message);
+  const stopped = await stoppedMeanwhile(ctx, container);
+  if (stopped !== undefined) return fail(stopped);
+  const outcome = outcomeOf(result.status, stderr, container, "cat", ctx.engine);
+  const message = outcome.kind === "no answer" ? outcome.message : `${ctx.engine} exec in container ${container} exited with ${String(result.status)}`;
+  return fail(failure(EXIT.unavailable, "unavailable", message));
 }
 
 async function logs(ctx: Context, cmd: Extract<Command, { command: "logs" }>): Promise<number> {
   const { container } = cmd;
-  const found = await findContainer(ctx, container, "text", Date.now() + DOCKER_QUERY_MS, true);
-  if (found.kind === "exit") return found.status;
-  const args = ["logs", ...(cmd.tail !== undefined ? ["--tail", cmd.tail] : []), ...(cmd.follow ? ["--follow"] : []), found.id];
-  const raced = await raceInterrupt(startDocker(args, { inherit: true }), ctx.abort, "end");
+  const found = await findContainer(ctx, container, Date.now() + ENGINE_QUERY_MS, true);
+  if (found.kind === "interrupted") return interruptedStatus(found.signal);
+  if (found.kind === "failure") return report(ctx, "text", found);
+  const raced = await raceInterrupt(startEngine(ctx.engine, logsArgs(ctx.engine, found.container.id, cmd), { inherit: true }), ctx.abort, "end");
   if (raced.kind === "interrupted") return interruptedStatus(raced.signal);
   const result = raced.result;
-  if (result.spawnError) return fail(ctx, "text", EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError));
-  // docker has printed its own reason on stderr.
+  if (result.spawnError) return report(ctx, "text", failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));
+  // The engine has printed its own reason on stderr.
   return result.status === 0 ? EXIT.ok : EXIT.failed;
 }
 
 async function signal(ctx: Context, cmd: Extract<Command, { command: "signal" }>): Promise<number> {
-  const { container, output: mode, timeoutSeconds } = cmd;
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  const notSent = (signal: NodeJS.Signals): number => fail(ctx, mode, interruptedStatus(signal), "interrupted", `interrupted; ${cmd.signal} was not sent`);
-  const found = await findContainer(ctx, container, mode, deadline);
-  if (found.kind === "exit") return ctx.abort.aborted ? notSent(reasonOf(ctx.abort)) : found.status;
-  const taken = await takeLock(ctx, "signal", container, found.id, mode, deadline, timeoutSeconds);
-  if (taken.kind === "exit") return taken.status;
-  if (taken.kind === "interrupted") return notSent(taken.signal);
-  try {
+  const { container, output: mode } = cmd;
+  return underLock(ctx, cmd, `interrupted; ${cmd.signal} was not sent`, async ({ container: found }) => {
+    // The engine's record of PID 1, not anything the container says: a signal meant for the
+    // supervisor must not end a container that would not handle it.
+    if (!runsSupervisor(found)) {
+      return report(
+        ctx,
+        mode,
+        failure(EXIT.unavailable, "unavailable", `container ${container} does not run the supervisor as PID 1 (it runs ${found.path}); ${cmd.signal} was not sent`),
+      );
+    }
     const stderr: string[] = [];
     // Not raced with an interrupt: it takes an instant, and then the signal is either sent or not.
-    const result = await startDocker(["kill", "--signal", cmd.signal, found.id], {
-      deadline: Date.now() + DOCKER_QUERY_MS,
+    const result = await startEngine(ctx.engine, ["kill", "--signal", cmd.signal, found.id], {
+      deadline: Date.now() + ENGINE_QUERY_MS,
       onStderrLine: (line) => stderr.push(line),
     }).done;
-    if (result.spawnError) return fail(ctx, mode, EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError));
+    if (result.spawnError) return report(ctx, mode, failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));
     if (result.status !== 0) {
-      const stopped = await stoppedMeanwhile(ctx, container, mode);
-      if (stopped !== undefined) return stopped;
+      const stopped = await stoppedMeanwhile(ctx, container);
+      if (stopped !== undefined) return report(ctx, mode, stopped);
       const detail = stderr.find((line) => line.trim() !== "")?.trim() ?? (result.timedOut ? "no answer in time" : `status ${String(result.status)}`);
-      return fail(ctx, mode, EXIT.unavailable, "unavailable", `docker kill --signal ${cmd.signal} ${container} failed: ${detail}`);
+      return report(ctx, mode, failure(EXIT.unavailable, "unavailable", `${ctx.engine} kill --signal ${cmd.signal} ${container} failed: ${detail}`));
     }
-    if (mode === "text") ctx.stdout.write(`sent ${cmd.signal} to container ${container}\n`);
+    if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: true, signal: cmd.signal })}\n`);
+    else if (mode === "text") ctx.stdout.write(`sent ${cmd.signal} to container ${container}\n`);
     return EXIT.ok;
-  } finally {
-    await taken.lock.release();
-  }
+  });
 }
 
 export function runCommand(ctx: Context, cmd: Command): Promise<number> {
   switch (cmd.command) {
     case "restart":
       return restart(ctx, cmd);
+    case "start":
+      return start(ctx, cmd);
+    case "stop":
+      return stop(ctx, cmd);
     case "status":
       return status(ctx, cmd);
     case "health":

@@ -1,12 +1,12 @@
 // How an answer from inside the container becomes sandboxctl's: which lines pass through,
 // which exit status it means on the host, and the one line that stands in for anything
-// that did not come from the supervisor (docker's own errors, an image without it). Pure.
+// that did not come from the supervisor (the engine's own errors, an image without it). Pure.
 import { EXIT } from "./exit.js";
 
-/** `supervisor restart|status|health` statuses (docs/supervisor-*.md). */
+/** `supervisor restart|status|health|stop` statuses (docs/supervisor-*.md). */
 const SUPERVISOR = { ok: 0, failed: 1, usage: 2, busy: 3, unavailable: 4, settings: 78 } as const;
 
-/** docker exec: the executable could not be run (126) or found (127) in the container. */
+/** exec: the executable could not be run (126) or found (127) in the container. */
 const CANNOT_EXECUTE = new Set([126, 127]);
 
 /**
@@ -45,10 +45,11 @@ function firstLine(lines: readonly string[]): string | undefined {
 }
 
 /**
- * Pure: what the exit status of `docker exec ... supervisor COMMAND` and the stderr lines
- * held back mean. `what` names the executable for the messages.
+ * Pure: what the exit status of `ENGINE exec ... supervisor COMMAND` and the stderr lines
+ * held back mean. `what` names the executable for the messages. docker and podman agree
+ * on the statuses: 126 cannot execute, 127 not found, 125 the engine's own error.
  */
-export function outcomeOf(status: number | null, held: readonly string[], container: string, what: string): Outcome {
+export function outcomeOf(status: number | null, held: readonly string[], container: string, what: string, engine = "docker"): Outcome {
   if (status !== null) {
     const exit = answeredExit(status);
     if (exit !== undefined) return { kind: "answered", exit };
@@ -73,7 +74,7 @@ export function outcomeOf(status: number | null, held: readonly string[], contai
     return { kind: "no answer", exit: EXIT.unavailable, message: `the supervisor in container ${container} cannot load its settings: ${detail ?? "status 78"}` };
   }
   const how = status === null ? "was killed" : `exited with ${status}`;
-  return { kind: "no answer", exit: EXIT.unavailable, message: `docker exec in container ${container} ${how}${detail ? `: ${detail}` : ""}` };
+  return { kind: "no answer", exit: EXIT.unavailable, message: `${engine} exec in container ${container} ${how}${detail ? `: ${detail}` : ""}` };
 }
 
 export interface JsonFailure {

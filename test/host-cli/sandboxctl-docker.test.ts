@@ -257,7 +257,7 @@ describe.skipIf(!dockerAvailable())("sandboxctl against containers (amd64)", () 
     // Without the host lock both docker execs would run at once (one waiting inside).
     expect(most).toBe(1);
     const [first, second] = a.endedAt <= b.endedAt ? [a, b] : [b, a];
-    expect(second.stderr).toMatch(/^restart: waiting for another sandboxctl restart or signal on container /);
+    expect(second.stderr).toMatch(/^restart: waiting for another sandboxctl request on container /);
     const firstPid = Number(/restarted: gateway pid (\d+)/.exec(first.stdout)![1]);
     // The second stopped the gateway the first launched: one complete restart after the other.
     expect(first.stderr).toContain(`restart: stopping gateway pid ${before.gateway!.pid}\n`);
