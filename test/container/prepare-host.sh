@@ -8,10 +8,10 @@ cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 # The container test bed (docker.io, debootstrap, qemu for arm64), the cross toolchain for
 # the arm64 addon and base binary, the tools the supervisor drives (setpriv, capsh, chattr),
-# and tini/dumb-init to benchmark against.
+# tini/dumb-init to benchmark against, and Podman (with runc) for sandboxctl's second engine.
 packages=(docker.io debootstrap qemu-user-static binfmt-support gcc g++ make python3
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross util-linux libcap2-bin e2fsprogs procps
-  tini dumb-init)
+  tini dumb-init podman runc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -20,6 +20,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "prepare-host: apt-get install ${missing[*]}" >&2
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Podman's defaults do not fit this kind of host (no crun, no systemd cgroup manager, hard
+# rlimits below its default ulimits); ours are the only engine settings it needs.
+if ! cmp -s test/container/files/containers.conf /etc/containers/containers.conf; then
+  echo "prepare-host: writing /etc/containers/containers.conf" >&2
+  install -D -m 0644 test/container/files/containers.conf /etc/containers/containers.conf
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
