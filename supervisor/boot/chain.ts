@@ -31,6 +31,8 @@ import { unwritable, writablePaths } from "./writable-paths.js";
 export interface BootOptions {
   /** A one-shot command to run as the sandbox user instead of the gateway. */
   command?: string[];
+  /** -v/-q: log levels more (positive) or less than the default. */
+  verbosity?: number;
 }
 
 function refuse(message: string, security = false): never {
@@ -54,7 +56,7 @@ export function boot(options: BootOptions): void {
 
 function bootChain(options: BootOptions): void {
   // A one-shot command's output is the user's: boot steps show only when asked for.
-  configureLogOrExit(options.command ? "warn" : "info");
+  configureLogOrExit(options.command ? "warn" : "info", options.verbosity);
   const callerCwd = process.cwd();
   process.chdir("/");
   let settings: Settings;

@@ -43,8 +43,10 @@ export const realAccess: Access = (path) => {
 };
 
 /**
- * Pure given `access`: one line about the first path that cannot be written, or undefined.
+ * Pure given `access`: one line about the first path on a read-only file system, or undefined.
  * A path that does not exist yet counts by its nearest existing parent (the chain creates it).
+ * Permissions are not judged here: the chain itself sets the config directory's owner, mode
+ * and immutable flag, and its steps name what they could not do.
  */
 export function unwritable(paths: readonly WritablePath[], access: Access = realAccess): string | undefined {
   for (const entry of paths) {
@@ -57,7 +59,6 @@ export function unwritable(paths: readonly WritablePath[], access: Access = real
     if (outcome === "read-only") {
       return `read-only file system: ${entry.path} (${entry.why}) must be writable; mount a tmpfs or volume there (docker run ${entry.mount})`;
     }
-    if (outcome === "denied") return `${entry.path} (${entry.why}) is not writable by uid ${process.getuid?.()}`;
   }
   return undefined;
 }

@@ -4,13 +4,14 @@
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import lockfile from "proper-lockfile";
 import { request } from "./client.js";
-import { controlSocketPath, failure, MAX_TIMEOUT_MS, restartLockPath, type FinalMessage } from "./protocol.js";
+import { controlSocketPath, failure, restartLockPath, type FinalMessage } from "./protocol.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import type { ControlResult, FailedLayer, StatusReport } from "../supervise/gateway-state.js";
+import { parseCommandLine, render, usageError, type CommandLine, type OptionValues, type UsageError } from "../shared/command-line.js";
 import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
+import { DEFAULT_RESTART_SECONDS, MAX_RESTART_SECONDS, SUPERVISOR_PROGRAM } from "../shared/supervisor-spec.js";
 
 export type ControlCommandName = "restart" | "status" | "health" | "stop";
 
@@ -51,81 +52,67 @@ export interface LockTuning {
 }
 
 export const DEFAULT_LOCK: LockTuning = { staleMs: 15_000, updateMs: 5_000, retryMs: 250 };
-export const DEFAULT_RESTART_SECONDS = 60;
-const MAX_RESTART_SECONDS = MAX_TIMEOUT_MS / 1000;
+export { DEFAULT_RESTART_SECONDS };
 /** Time the supervisor gets beyond the request's own budget and the stop grace to answer. */
 export const ANSWER_MARGIN_MS = 15_000;
 
 export type ParsedCommand =
   | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number } }
   | { command: "status"; json: boolean }
-  | { command: "health" }
+  | { command: "health"; json: boolean }
   | { command: "stop"; json: boolean };
 
-export type ParseOutcome = { kind: "run"; parsed: ParsedCommand } | { kind: "help" } | { kind: "usage"; message: string };
-
-const OPTIONS = {
-  restart: {
-    timeout: { type: "string" },
-    json: { type: "boolean" },
-    "expect-pid": { type: "string" },
-    "expect-start-time": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-  status: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  health: { help: { type: "boolean", short: "h" } },
-  stop: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-} as const;
+export type ParseOutcome = { kind: "run"; parsed: ParsedCommand } | { kind: "help" } | UsageError;
 
 function positiveInteger(value: string): number | undefined {
   const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Pure: the command line of one control command, or why it is a usage error. */
-export function parseControlArgs(command: ControlCommandName, args: string[]): ParseOutcome {
-  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
-  try {
-    const options: ParseArgsOptionsConfig = OPTIONS[command];
-    values = parseArgs({ args, options, allowPositionals: false, strict: true }).values;
-  } catch (error) {
-    return { kind: "usage", message: `${command}: ${(error as Error).message.split("\n")[0]!}` };
-  }
-  if (values.help === true) return { kind: "help" };
-  const json = values.json === true;
-  switch (command) {
-    case "status":
-    case "stop":
-      return { kind: "run", parsed: { command, json } };
-    case "health":
-      return { kind: "run", parsed: { command } };
-    case "restart":
-      break;
-  }
+/** Pure: the typed request of a parsed control command line, or the usage error of a bad value. */
+export function controlRequestOf(command: ControlCommandName, options: OptionValues, json: boolean): ParsedCommand | UsageError {
+  if (command !== "restart") return { command, json } as ParsedCommand;
+  const bad = (message: string) => usageError(command, message, json);
   let seconds = DEFAULT_RESTART_SECONDS;
-  if (typeof values.timeout === "string") {
-    const n = positiveInteger(values.timeout);
+  if (typeof options.timeout === "string") {
+    const n = positiveInteger(options.timeout);
     if (n === undefined || n > MAX_RESTART_SECONDS) {
-      return { kind: "usage", message: `--timeout '${values.timeout}': expected a whole number of seconds from 1 to ${MAX_RESTART_SECONDS}` };
+      return bad(`--timeout '${options.timeout}': expected a whole number of seconds from 1 to ${MAX_RESTART_SECONDS}`);
     }
     seconds = n;
   }
-  const pidText = values["expect-pid"];
-  const startText = values["expect-start-time"];
-  if (typeof pidText !== typeof startText) {
-    return { kind: "usage", message: "--expect-pid and --expect-start-time go together" };
-  }
+  const pidText = options["expect-pid"];
+  const startText = options["expect-start-time"];
+  if (typeof pidText !== typeof startText) return bad("--expect-pid and --expect-start-time go together");
   const parsed: ParsedCommand = { command, timeoutMs: seconds * 1000, json };
   if (typeof pidText === "string" && typeof startText === "string") {
     const pid = positiveInteger(pidText);
-    if (pid === undefined) return { kind: "usage", message: `--expect-pid '${pidText}': expected a process id (a positive integer)` };
+    if (pid === undefined) return bad(`--expect-pid '${pidText}': expected a process id (a positive integer)`);
     const startTime = positiveInteger(startText);
-    if (startTime === undefined) {
-      return { kind: "usage", message: `--expect-start-time '${startText}': expected a positive integer (field 22 of /proc/PID/stat)` };
-    }
+    if (startTime === undefined) return bad(`--expect-start-time '${startText}': expected a positive integer (field 22 of /proc/PID/stat)`);
     parsed.expect = { pid, startTime };
   }
-  return { kind: "run", parsed };
+  return parsed;
+}
+
+/** Pure: the command line of one control command, or why it is a usage error. */
+export function parseControlArgs(command: ControlCommandName, args: string[]): ParseOutcome {
+  return outcomeOf(parseCommandLine(SUPERVISOR_PROGRAM, [command, ...args]));
+}
+
+function outcomeOf(line: CommandLine): ParseOutcome {
+  switch (line.kind) {
+    case "help":
+      return { kind: "help" };
+    case "version":
+      return usageError(undefined, "unexpected version request", line.json);
+    case "usage":
+      return line;
+    case "run": {
+      const request = controlRequestOf(line.command as ControlCommandName, line.options, line.json);
+      return "kind" in request ? request : { kind: "run", parsed: request };
+    }
+  }
 }
 
 export function exitCodeFor(layer: FailedLayer): number {
@@ -248,14 +235,21 @@ function reportOf(final: FinalMessage): StatusReport | Extract<ControlResult, { 
 async function status(parsed: Extract<ParsedCommand, { command: "status" }>, io: CommandIO): Promise<number> {
   const report = reportOf(await request(io.socketPath, { op: "status" }, () => {}));
   if ("ok" in report) return reportFailure("status", report, parsed.json, io);
-  io.stdout.write(parsed.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+  io.stdout.write(parsed.json ? `${JSON.stringify({ ...report, ok: true })}\n` : formatStatus(report));
   return EXIT.ok;
 }
 
-async function health(io: CommandIO): Promise<number> {
+async function health(parsed: Extract<ParsedCommand, { command: "health" }>, io: CommandIO): Promise<number> {
   const report = reportOf(await request(io.socketPath, { op: "health" }, () => {}));
-  if ("ok" in report) return reportFailure("health", report, false, io);
-  if (report.state === "healthy") {
+  if ("ok" in report) return reportFailure("health", report, parsed.json, io);
+  const healthy = report.state === "healthy";
+  if (parsed.json) {
+    // ok: an answer came; healthy: what the exit status says.
+    const answer = { ok: true, healthy, state: report.state, pid: report.gateway?.pid ?? null, detail: report.detail };
+    io.stdout.write(`${JSON.stringify(answer)}\n`);
+    return healthy ? EXIT.ok : EXIT.failed;
+  }
+  if (healthy) {
     io.stdout.write(report.gateway ? `healthy: gateway pid ${report.gateway.pid}\n` : "healthy\n");
     return EXIT.ok;
   }
@@ -307,27 +301,27 @@ export function executeControlCommand(parsed: ParsedCommand, io: CommandIO): Pro
     case "status":
       return status(parsed, io);
     case "health":
-      return health(io);
+      return health(parsed, io);
   }
 }
 
-function usageLine(message: string): string {
-  return `supervisor: ${message}\nTry 'supervisor --help'.\n`;
+/** Help and usage errors as the command line layer words them (JSON under --json). */
+function writeRendered(io: Pick<CommandIO, "stdout" | "stderr">, outcome: Exclude<ParseOutcome, { kind: "run" }>, command: ControlCommandName, help?: string): number {
+  if (outcome.kind === "help" && help !== undefined) {
+    io.stdout.write(help);
+    return EXIT.ok;
+  }
+  const rendered = render(SUPERVISOR_PROGRAM, outcome.kind === "help" ? { kind: "help", command, json: false } : outcome);
+  if (rendered.stdout) io.stdout.write(rendered.stdout);
+  if (rendered.stderr) io.stderr.write(rendered.stderr);
+  return rendered.exit;
 }
 
 /** Parse and run, for callers that supply their own socket, lock and streams (tests). */
-export async function controlCommand(command: ControlCommandName, args: string[], io: CommandIO, usage = ""): Promise<number> {
+export async function controlCommand(command: ControlCommandName, args: string[], io: CommandIO, help?: string): Promise<number> {
   const outcome = parseControlArgs(command, args);
-  switch (outcome.kind) {
-    case "usage":
-      io.stderr.write(usageLine(outcome.message));
-      return EXIT.usage;
-    case "help":
-      io.stdout.write(usage);
-      return EXIT.ok;
-    case "run":
-      return executeControlCommand(outcome.parsed, io);
-  }
+  if (outcome.kind !== "run") return writeRendered(io, outcome, command, help);
+  return executeControlCommand(outcome.parsed, io);
 }
 
 function fdOutput(fd: number): Output {
@@ -343,34 +337,42 @@ function fdOutput(fd: number): Output {
 }
 
 /**
- * The `supervisor restart|status|health|stop` entry: usage errors exit 2 before anything
- * else, settings errors 78; otherwise the command's own status (125 if the command itself
- * broke).
+ * The `supervisor restart|status|health|stop` entry, given the parsed command line: bad
+ * values exit 2 before anything else, settings errors 78; otherwise the command's own status
+ * (125 if the command itself broke). Under --json every outcome is one JSON object.
  */
-export function runControlCommand(command: ControlCommandName, args: string[], usage: string): void {
-  main(command, args, usage).catch((error: unknown) =>
-    exitWith(STATUS.ownFailure, `${command}: ${(error as Error).message ?? String(error)}`),
-  );
+export function runControlCommand(command: ControlCommandName, line: Extract<CommandLine, { kind: "run" }>): void {
+  main(command, line).catch((error: unknown) => {
+    const message = `${command}: ${(error as Error).message ?? String(error)}`;
+    if (line.json) {
+      fdOutput(1).write(`${JSON.stringify({ ok: false, layer: "unavailable", message })}\n`);
+      process.exit(STATUS.ownFailure);
+    }
+    exitWith(STATUS.ownFailure, message);
+  });
 }
 
-async function main(command: ControlCommandName, args: string[], usage: string): Promise<never> {
+/** The same from argv (`restart --timeout 5`), for a caller that has not parsed it (tests). */
+export function runControlCommandLine(argv: string[]): void {
+  const line = parseCommandLine(SUPERVISOR_PROGRAM, argv);
+  if (line.kind === "run") return runControlCommand(line.command as ControlCommandName, line);
+  const outcome = line.kind === "help" ? ({ kind: "help" } as const) : line.kind === "usage" ? line : usageError(undefined, "not a control command", line.json);
+  exitWith(writeRendered({ stdout: fdOutput(1), stderr: fdOutput(2) }, outcome, argv[0] as ControlCommandName));
+}
+
+async function main(command: ControlCommandName, line: Extract<CommandLine, { kind: "run" }>): Promise<never> {
   const stdout = fdOutput(1);
   const stderr = fdOutput(2);
-  const outcome = parseControlArgs(command, args);
-  if (outcome.kind === "usage") {
-    stderr.write(usageLine(outcome.message));
-    return exitWith(EXIT.usage);
-  }
-  if (outcome.kind === "help") {
-    stdout.write(usage);
-    return exitWith(EXIT.ok);
-  }
+  const outcome = outcomeOf(line);
+  if (outcome.kind !== "run") return exitWith(writeRendered({ stdout, stderr }, outcome, command));
   let settings;
   try {
     settings = loadSettings(process.env, supervisorUid());
   } catch (error) {
-    if (error instanceof SettingsError) return exitWith(STATUS.refused, error.message);
-    throw error;
+    if (!(error instanceof SettingsError)) throw error;
+    if (!line.json) return exitWith(STATUS.refused, error.message);
+    stdout.write(`${JSON.stringify({ ok: false, layer: "settings", message: error.message })}\n`);
+    return exitWith(STATUS.refused);
   }
   const io: CommandIO = {
     socketPath: controlSocketPath(settings),

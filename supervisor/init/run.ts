@@ -13,6 +13,8 @@ export interface RunOptions {
   command: string[];
   user?: string;
   graceSeconds: number;
+  /** -v/-q: log levels more (positive) or less than the default. */
+  verbosity?: number;
 }
 
 export function loadAddonOrExit(): NativeAddon {
@@ -38,7 +40,7 @@ export function configureLogOrExit(defaultLevel: Level, verbosity = 0): void {
 
 export function runInit(options: RunOptions): void {
   // Like tini: quiet unless something is wrong (SUPERVISOR_LOG_LEVEL=info shows signals and exits).
-  configureLogOrExit("warn");
+  configureLogOrExit("warn", options.verbosity);
   const callerCwd = process.cwd();
   // PID 1 must not pin the caller's directory (or the mount under it).
   process.chdir("/");

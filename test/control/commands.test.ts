@@ -237,7 +237,8 @@ describe("supervisor status", () => {
     expect(result.code).toBe(0);
     expect(result.out.endsWith("\n")).toBe(true);
     expect(result.out.indexOf("\n")).toBe(result.out.length - 1);
-    expect(JSON.parse(result.out)).toEqual(quarantined);
+    // The report, and ok: an answer came (the state says whether the gateway is well).
+    expect(JSON.parse(result.out)).toEqual({ ...quarantined, ok: true });
   });
 
   it("is unavailable (exit 4) without a supervisor, as text or JSON", async () => {
@@ -297,10 +298,10 @@ describe("usage", () => {
       }),
     );
     const cases: Array<[ControlCommandName, string[], string]> = [
-      ["restart", ["--timeout", "0"], "--timeout '0': expected a whole number of seconds from 1 to 3600"],
-      ["restart", ["--expect-pid", "5"], "--expect-pid and --expect-start-time go together"],
-      ["status", ["--verbose"], "status: Unknown option '--verbose'"],
-      ["health", ["now"], "health: Unexpected argument 'now'"],
+      ["restart", ["--timeout", "0"], "restart: --timeout '0': expected a whole number of seconds from 1 to 3600"],
+      ["restart", ["--expect-pid", "5"], "restart: --expect-pid and --expect-start-time go together"],
+      ["status", ["--verbos"], "status: unknown option '--verbos', did you mean '--verbose'?"],
+      ["health", ["now"], "health: unexpected argument 'now', expected no arguments"],
     ];
     for (const [command, args, message] of cases) {
       const each = captureIO(join(io.socketPath, ".."));
@@ -308,7 +309,7 @@ describe("usage", () => {
       expect(result.code).toBe(2);
       expect(result.out).toBe("");
       expect(result.err.startsWith(`supervisor: ${message}`)).toBe(true);
-      expect(result.err.endsWith("\nTry 'supervisor --help'.\n")).toBe(true);
+      expect(result.err.endsWith(`\nTry 'supervisor ${command} --help'.\n`)).toBe(true);
       expect(result.err.split("\n")).toHaveLength(3);
     }
     expect(asked).toBe(0);
@@ -333,8 +334,8 @@ describe("the command entry point (bundled, as run in a container)", () => {
     const entry = join(binDir, "entry.ts");
     writeFileSync(
       entry,
-      `import { runControlCommand } from ${JSON.stringify(join(ROOT, "supervisor/control/commands.ts"))};
-       runControlCommand(process.argv[2] as never, process.argv.slice(3), "USAGE\\n");`,
+      `import { runControlCommandLine } from ${JSON.stringify(join(ROOT, "supervisor/control/commands.ts"))};
+       runControlCommandLine(process.argv.slice(2));`,
     );
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "cjs", outfile: bundle, logLevel: "error" });
     writeFileSync(emptyConfig, "{}\n");
@@ -362,7 +363,7 @@ describe("the command entry point (bundled, as run in a container)", () => {
     const io = await setUp();
     const runDir = join(io.socketPath, "..");
     const result = await cli(["status", "--json"], { SUPERVISOR_RUN_DIR: runDir });
-    expect(result).toEqual({ code: 0, out: `${JSON.stringify(REPORT)}\n`, err: "" });
+    expect(result).toEqual({ code: 0, out: `${JSON.stringify({ ...REPORT, ok: true })}\n`, err: "" });
     expect((await cli(["health"], { SUPERVISOR_RUN_DIR: runDir })).code).toBe(0);
     expect(await cli(["restart", "--json"], { SUPERVISOR_RUN_DIR: runDir })).toEqual({
       code: 0,
@@ -408,7 +409,13 @@ describe("the command entry point (bundled, as run in a container)", () => {
     });
     const usage = await cli(["status", "--bogus"], { SUPERVISOR_RUN_DIR: "relative" });
     expect(usage.code).toBe(2);
-    expect(usage.err).toMatch(/^supervisor: status: Unknown option '--bogus'.*\nTry 'supervisor --help'\.\n$/);
+    expect(usage.err).toBe("supervisor: status: unknown option '--bogus', expected one of --json, --verbose, --quiet\nTry 'supervisor status --help'.\n");
+    const json = await cli(["status", "--json", "--bogus"], { SUPERVISOR_RUN_DIR: "relative" });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual({ ok: false, layer: "usage", message: "status: unknown option '--bogus', expected one of --json, --verbose, --quiet" });
+    const settings = await cli(["status", "--json"], { SUPERVISOR_RUN_DIR: "relative" });
+    expect(settings.code).toBe(78);
+    expect(JSON.parse(settings.out)).toEqual({ ok: false, layer: "settings", message: 'SUPERVISOR_RUN_DIR="relative": expected an absolute path' });
   });
 
   it.runIf(process.geteuid?.() === 0)("tells a non-root caller to run as root (exit 4)", async () => {

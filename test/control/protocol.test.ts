@@ -159,7 +159,8 @@ describe("control commands: command lines", () => {
       ],
       ["status", [], { command: "status", json: false }],
       ["status", ["--json"], { command: "status", json: true }],
-      ["health", [], { command: "health" }],
+      ["health", [], { command: "health", json: false }],
+      ["health", ["--json"], { command: "health", json: true }],
       ["stop", ["--json"], { command: "stop", json: true }],
     ];
     for (const [command, args, parsed] of good) {
@@ -175,22 +176,27 @@ describe("control commands: command lines", () => {
       ["restart", ["--timeout", "3601"], /^--timeout '3601'/],
       ["restart", ["--timeout", "1.5"], /^--timeout '1.5'/],
       ["restart", ["--timeout", "ten"], /^--timeout 'ten'/],
-      ["restart", ["--timeout", "-1"], /^restart: Option '--timeout\b.*argument is ambiguous/],
-      ["restart", ["--timeout"], /^restart: Option '--timeout\b.*argument missing/],
+      ["restart", ["--timeout", "-1"], /^--timeout '-1': expected a whole number/],
+      ["restart", ["--timeout"], /^missing value for --timeout, expected --timeout SECONDS$/],
+      ["restart", ["--timeout", "--json"], /^missing value for --timeout, expected --timeout SECONDS$/],
       ["restart", ["--expect-pid", "42"], /^--expect-pid and --expect-start-time go together$/],
       ["restart", ["--expect-start-time", "42"], /^--expect-pid and --expect-start-time go together$/],
       ["restart", ["--expect-pid", "0", "--expect-start-time", "1"], /^--expect-pid '0': expected a process id/],
       ["restart", ["--expect-pid", "1", "--expect-start-time", "x"], /^--expect-start-time 'x': expected a positive integer/],
-      ["restart", ["--force"], /^restart: Unknown option '--force'/],
-      ["restart", ["now"], /^restart: Unexpected argument 'now'/],
-      ["status", ["--timeout", "5"], /^status: Unknown option '--timeout'/],
-      ["health", ["--json"], /^health: Unknown option '--json'/],
-      ["stop", ["gateway"], /^stop: Unexpected argument 'gateway'/],
+      ["restart", ["--force"], /^unknown option '--force', expected one of --timeout, --json/],
+      ["restart", ["--timout", "5"], /^unknown option '--timout', did you mean '--timeout'\?$/],
+      ["restart", ["now"], /^unexpected argument 'now', expected no arguments$/],
+      ["status", ["--timeout", "5"], /^unknown option '--timeout'/],
+      ["status", ["--jsn"], /^unknown option '--jsn', did you mean '--json'\?$/],
+      ["stop", ["gateway"], /^unexpected argument 'gateway'/],
     ];
     for (const [command, args, pattern] of bad) {
       const outcome = parseControlArgs(command, args);
       expect(outcome.kind, `${command} ${args.join(" ")}`).toBe("usage");
-      if (outcome.kind === "usage") expect(outcome.message, `${command} ${args.join(" ")}`).toMatch(pattern);
+      if (outcome.kind === "usage") {
+        expect(outcome.message, `${command} ${args.join(" ")}`).toMatch(pattern);
+        expect(outcome.command).toBe(command);
+      }
     }
   });
 

@@ -41,7 +41,7 @@ export function pid1Behaviours(h: Pid1Harness): void {
   });
 
   it("writes nothing of its own while the child gets HUP INT QUIT USR2 WINCH CONT and TERM", async () => {
-    const started = h.start(["run", "--", `${h.fixtures}/count-signals.sh`]);
+    const started = h.start(["run", "--", `${h.fixtures}/count-signals.js`]);
     await started.waitForOutput(/ready/);
     const names = ["HUP", "INT", "QUIT", "USR2", "WINCH", "CONT", "TERM"] as const;
     for (const name of names) {

@@ -1,0 +1,95 @@
+// The `supervisor` command line as a table for the shared command-line layer: every command,
+// option and help text in one place, read by cli.ts (which command runs) and by the control
+// commands (what their options mean). Data only.
+import type { CommandSpec, OptionSpec, ProgramSpec } from "./command-line.js";
+
+const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
+
+export const DEFAULT_GRACE_SECONDS = 8;
+export const MAX_GRACE_SECONDS = 3600;
+export const DEFAULT_RESTART_SECONDS = 60;
+export const MAX_RESTART_SECONDS = 3600;
+
+const JSON_FLAG: OptionSpec = { name: "json", help: "print one JSON object on stdout and no progress" };
+const CONTROL_EXIT =
+  "Exit status: 0 done; 1 failed (health: not healthy); 2 usage error; 3 busy;\n4 supervisor unavailable; 78 bad settings.";
+
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "boot",
+    summary: "the sandbox boot chain, then the gateway (or COMMAND as user sandbox)",
+    synopsis: ["boot [[--] COMMAND [ARGS...]]"],
+    description:
+      "The sandbox boot chain (capabilities, config integrity, token, preload guards), then the\n" +
+      "gateway as user gateway, supervised until TERM/INT/QUIT; or, given COMMAND, COMMAND as\n" +
+      "user sandbox, exiting with its status. The image's ENTRYPOINT.",
+    options: [],
+    args: [{ name: "COMMAND", expected: "a command", optional: true, variadic: true, verbatim: true }],
+    footer: "Exit status: COMMAND's; 2 usage error; 78 boot refused; 125 the supervisor failed;\n126 COMMAND cannot be executed; 127 COMMAND not found. Settings: SUPERVISOR_* variables.",
+  },
+  {
+    name: "run",
+    summary: "run COMMAND as PID 1's only child: forward signals, reap orphans",
+    synopsis: ["run [--user NAME] [--grace SECONDS] [--] COMMAND [ARGS...]"],
+    description:
+      "Run COMMAND as PID 1's only child: forward signals to its process group, reap every\n" +
+      "orphan, exit with COMMAND's status (128+N if killed by signal N). Prints nothing of its\n" +
+      "own unless something is wrong.",
+    options: [
+      { name: "user", value: "NAME", help: "run COMMAND as NAME (uid, gid, groups) via setpriv" },
+      { name: "grace", value: "SECONDS", help: `after TERM/INT/QUIT, wait this long before SIGKILL of\neverything left (0-${MAX_GRACE_SECONDS}, default ${DEFAULT_GRACE_SECONDS})` },
+    ],
+    args: [{ name: "COMMAND", expected: "the command to run", variadic: true, verbatim: true }],
+    footer: "Exit status: COMMAND's; 2 usage error; 125 the supervisor failed; 126 COMMAND cannot be\nexecuted; 127 COMMAND not found.",
+  },
+  {
+    name: "restart",
+    summary: "stop the gateway, relaunch it, wait until healthy; prints the new pid",
+    synopsis: ["restart [--timeout SECONDS] [--json] [--expect-pid PID --expect-start-time T]"],
+    description: "Ask PID 1 to stop the gateway, relaunch it and wait until it is healthy; prints the new\npid. One restart at a time: others wait for it.",
+    options: [
+      { name: "timeout", value: "SECONDS", help: `give up after SECONDS (1-${MAX_RESTART_SECONDS}, default ${DEFAULT_RESTART_SECONDS})` },
+      JSON_FLAG,
+      { name: "expect-pid", value: "PID", help: "restart only if PID (with --expect-start-time) is still\nthe running gateway" },
+      { name: "expect-start-time", value: "T", help: "field 22 of /proc/PID/stat of that gateway" },
+    ],
+    args: [],
+    footer: CONTROL_EXIT,
+  },
+  {
+    name: "status",
+    summary: "the gateway's state, pid, uptime, restarts, last exit, capabilities",
+    description: "Print the gateway's state, pid, uptime, restarts, last exit, capabilities and mode.",
+    options: [JSON_FLAG],
+    args: [],
+    footer: CONTROL_EXIT,
+  },
+  {
+    name: "health",
+    summary: "exit 0 iff the gateway is healthy (Docker HEALTHCHECK, probes)",
+    description: "Exit 0 if and only if a proven gateway process is healthy.",
+    options: [JSON_FLAG],
+    args: [],
+    footer: CONTROL_EXIT,
+  },
+  {
+    name: "stop",
+    summary: "stop the gateway; it stays stopped until 'supervisor restart'",
+    description: "Ask PID 1 to stop the gateway; it stays stopped (PID 1 keeps running) until\n'supervisor restart'.",
+    options: [JSON_FLAG],
+    args: [],
+    footer: CONTROL_EXIT,
+  },
+];
+
+export const SUPERVISOR_PROGRAM: ProgramSpec = {
+  name: "supervisor",
+  version: VERSION,
+  versionDetail: `node ${process.version}, linux-${process.arch}`,
+  description: "PID 1 for AI-agent sandbox containers. Each command's page: docs/supervisor-COMMAND.md.",
+  globalOptions: [
+    { name: "verbose", short: "v", help: "log one level more (info, then debug)" },
+    { name: "quiet", short: "q", help: "log one level less (warnings, then errors only)" },
+  ],
+  commands: COMMANDS,
+};
