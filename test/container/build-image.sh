@@ -8,7 +8,10 @@
 # stage a tiny build context (Dockerfile + the binary renamed `supervisor`), then
 # `docker build --network none` on top of the base image.
 #
-# Env: SUPERVISOR_BIN (override the binary path), IMAGE_TAG (override the output tag).
+# Env: SUPERVISOR_BIN (override the binary path);
+#      IMAGE_PREFIX (default sandbox-supervisor): the tag is $IMAGE_PREFIX-test:ARCH, so
+#        checkouts that test at the same time on one machine each set their own;
+#      IMAGE_TAG (the whole output tag, for one architecture).
 # Prints the image tag on its last stdout line; progress goes to stderr.
 set -euo pipefail
 
@@ -26,7 +29,7 @@ case "$ARCH" in
 esac
 
 BIN=${SUPERVISOR_BIN:-$ROOT/dist/supervisor-linux-$BIN_ARCH}
-TAG=${IMAGE_TAG:-sandbox-supervisor-test:$ARCH}
+TAG=${IMAGE_TAG:-${IMAGE_PREFIX:-sandbox-supervisor}-test:$ARCH}
 
 # Check the binary first: it is the cheap, common failure, so report it before any slow
 # Docker or debootstrap work.

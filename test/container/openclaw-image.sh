@@ -18,7 +18,9 @@
 #      image/openclaw, Node version): a no-op call takes about a second, not a ~40 s rebuild.
 #
 # The only network access is the npm registry (steps 2 and 3, once per version).
-# Env: BASE_IMAGE (skip step 1), IMAGE_TAG (default sandbox-supervisor-openclaw:ARCH).
+# Env: BASE_IMAGE (skip step 1); IMAGE_PREFIX (default sandbox-supervisor): the tag is
+#      $IMAGE_PREFIX-openclaw:ARCH, and step 1 builds $IMAGE_PREFIX-test:ARCH;
+#      IMAGE_TAG (the whole output tag, for one architecture).
 # Prints the image tag on its last stdout line; progress goes to stderr.
 set -euo pipefail
 
@@ -51,7 +53,7 @@ node_integrity() {
   esac
 }
 
-TAG=${IMAGE_TAG:-sandbox-supervisor-openclaw:$ARCH}
+TAG=${IMAGE_TAG:-${IMAGE_PREFIX:-sandbox-supervisor}-openclaw:$ARCH}
 CACHE="$ROOT/.cache/openclaw"
 mkdir -p "$CACHE"
 
