@@ -100,7 +100,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   if [ -f "$node_prefix/include/node/node.h" ] && [ "$(npm config get nodedir)" = "undefined" ]; then
     export npm_config_nodedir=$node_prefix
   fi
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 # npm 11 holds back install scripts it was not told to allow: check the native ones built.
 node -e "require('node-pty')" || die "node-pty did not build"
