@@ -101,7 +101,9 @@ if [ -f "$global_npmrc" ]; then
 fi
 # Its network setup: name resolution and locally added CA certificates.
 cp -L /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-cp -r /usr/local/share/ca-certificates/. "$ROOTFS/usr/local/share/ca-certificates/"
+if [ -d /usr/local/share/ca-certificates ]; then
+  cp -r /usr/local/share/ca-certificates/. "$ROOTFS/usr/local/share/ca-certificates/"
+fi
 # Packages may install services, but nothing may start in a chroot (the host's dockerd...).
 printf '#!/bin/sh\nexit 101\n' >"$ROOTFS/usr/sbin/policy-rc.d"
 chmod +x "$ROOTFS/usr/sbin/policy-rc.d"
