@@ -56,70 +56,11 @@ apt_install() {
 
 host_arch() { dpkg --print-architecture 2>/dev/null || echo unknown; }
 
-# Foreign-architecture containers (and debootstrap's second stage) run through qemu-user.
-# The binfmt entry needs the F (fix-binary) flag: the kernel then opens the interpreter at
-# registration time, so it works inside containers whose rootfs has no qemu binary.
+# Foreign-architecture containers (and debootstrap's second stage) run through qemu-user,
+# registered with the F flag so it works in containers without a qemu binary.
 ensure_binfmt() {
   [ "$ARCH" = "$(host_arch)" ] && return 0
-  local conf="/usr/lib/binfmt.d/qemu-${QEMU_NAME}.conf"
-  local entry="/proc/sys/fs/binfmt_misc/qemu-${QEMU_NAME}"
-  if [ ! -f "$conf" ]; then
-    apt_install qemu-user-static binfmt-support
-  fi
-  [ -f "$conf" ] || die "$conf missing after installing qemu-user-static"
-  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
-    log "mounting binfmt_misc"
-    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  fi
-  if [ -e "$entry" ] && ! grep -q '^flags:.*F' "$entry"; then
-    # An entry without F only works where the interpreter path exists (not in containers).
-    log "re-registering qemu-${QEMU_NAME} with the F flag"
-    echo -1 | tee "$entry" >/dev/null
-  fi
-  if [ ! -e "$entry" ]; then
-    log "registering $conf"
-    grep -v '^#' "$conf" | grep -m1 . | tee /proc/sys/fs/binfmt_misc/register >/dev/null
-  fi
-  grep -q '^enabled' "$entry" || die "binfmt entry $entry is not enabled"
-  grep -q '^flags:.*F' "$entry" || die "binfmt entry $entry lacks the F flag: $(grep flags "$entry")"
-}
-
-# The mirror this host already reaches (apt sources, one-line or deb822 format): the first
-# plain "bookworm" suite entry. Security/updates archives are not full mirrors.
-host_mirror() {
-  local f
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    # deb [opts] URI SUITE COMPONENTS...
-    sed -E 's/\[[^]]*\]//' "$f" | awk -v s="$SUITE" '$1=="deb" && $3==s {print $2; exit}'
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # deb822 stanzas are separated by blank lines (RS="" = paragraph mode).
-    awk -v s="$SUITE" 'BEGIN{RS=""; FS="\n"}
-      {
-        types=""; uris=""; suites=""; enabled="yes"
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^Types:/)   { types = $i }
-          if ($i ~ /^URIs:/)    { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
-          if ($i ~ /^Suites:/)  { suites = " " $i " " }
-          if ($i ~ /^Enabled:[ \t]*no/) { enabled = "no" }
-        }
-        if (enabled == "yes" && types ~ /(^|[ \t])deb([ \t]|$)/ && suites ~ ("[ \t]" s "[ \t]")) {
-          split(uris, u, /[ \t]+/); print u[1]; exit
-        }
-      }' "$f"
-  done
-}
-
-pick_mirror() {
-  if [ -n "${DEBIAN_MIRROR:-}" ]; then
-    echo "$DEBIAN_MIRROR"
-    return
-  fi
-  local m
-  m=$(host_mirror | grep -E '^https?://' | head -n1 || true)
-  echo "${m:-http://deb.debian.org/debian}"
+  "$HERE/qemu-binfmt.sh" "$QEMU_NAME"
 }
 
 # "<architecture> <recipe>" of the existing image, empty if there is none. The architecture
@@ -162,7 +103,7 @@ fi
 
 if [ ! -s "$TARBALL" ]; then
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-  MIRROR=$(pick_mirror)
+  MIRROR=$("$HERE/debian-mirror.sh")
   WORK=$(mktemp -d "$CACHE_DIR/rootfs-${ARCH}.XXXXXX")
   CLEANUP+=("$WORK") # the partial rootfs goes away in any case; the tarball is the cache
   log "debootstrap $SUITE $ARCH from $MIRROR (include: $INCLUDE)"

@@ -8,8 +8,10 @@
 # stage a tiny build context (Dockerfile + the binary renamed `supervisor`), then
 # `docker build --network none` on top of the base image.
 #
-# Env: SUPERVISOR_BIN (override the binary path), IMAGE_TAG (override the output tag),
-#      IMAGE_PREFIX (default sandbox-supervisor: tags PREFIX-test:ARCH, so checkouts can differ).
+# Env: SUPERVISOR_BIN (override the binary path);
+#      IMAGE_PREFIX (default sandbox-supervisor): the tag is $IMAGE_PREFIX-test:ARCH, so
+#        checkouts that test at the same time on one machine each set their own;
+#      IMAGE_TAG (the whole output tag, for one architecture).
 # Prints the image tag on its last stdout line; progress goes to stderr.
 set -euo pipefail
 

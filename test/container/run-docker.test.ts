@@ -9,6 +9,7 @@ import {
   removeContainer,
   runContainer,
   startContainer,
+  testImageTag,
   uniqueName,
   waitFor,
 } from "../helpers/docker.js";
@@ -46,7 +47,7 @@ function startInContainer(image: string, platform: string) {
 
 describe.skipIf(!dockerAvailable())("supervisor run as PID 1 of a Docker container (amd64)", () => {
   const image = () => ensureTestImage("amd64");
-  it("builds the test image", () => expect(image()).toMatch(/-test:amd64$/), BUILD_TIMEOUT_MS);
+  it("builds the test image", () => expect(image()).toBe(testImageTag("amd64")), BUILD_TIMEOUT_MS);
 
   pid1Behaviours({
     start: (args, options) => startInContainer(image(), "linux/amd64")(args, options),

@@ -108,9 +108,18 @@ export function arm64TestsEnabled(): boolean {
   return process.env.SANDBOX_SUPERVISOR_ARM64_TESTS !== "0" && dockerAvailable();
 }
 
+/**
+ * The tag build-image.sh gives the test image: $IMAGE_PREFIX-test:<arch>, the prefix
+ * defaulting to sandbox-supervisor. Checkouts that run container tests at the same time on
+ * one machine set their own IMAGE_PREFIX; the scripts inherit it from this process.
+ */
+export function testImageTag(arch: Arch): string {
+  return process.env.IMAGE_TAG ?? `${process.env.IMAGE_PREFIX ?? "sandbox-supervisor"}-test:${arch}`;
+}
+
 const images = new Map<Arch, string>();
 /**
- * Build sandbox-supervisor-test:<arch> (once per process) and return its tag. The first call
+ * Build the test image testImageTag(arch) (once per process) and return its tag. The first call
  * may take minutes (base image via debootstrap); later ones are cached. Throws with the
  * script's output when the build fails (e.g. `node build.mjs` was not run).
  */
