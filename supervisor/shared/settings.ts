@@ -40,12 +40,17 @@ export interface Settings {
   stableAfterSeconds: number;
   quarantineAfter: number;
   quarantineWindowSeconds: number;
-  /** Watchdog: how long a new gateway may take to become healthy, probe period and timeout. */
+  /** Watchdog: how long a new gateway may go without progress before it is healthy. */
   bootGraceSeconds: number;
+  /** While it makes progress (CPU time, a listener), a booting gateway gets up to this long. */
+  bootGraceMaxSeconds: number;
   probeIntervalSeconds: number;
   probeTimeoutSeconds: number;
   /** Consecutive failed probes of a running gateway before the watchdog replaces it. */
   unhealthyThreshold: number;
+  /** Quarantine cool-down before one probation relaunch; doubles up to the max; 0: no probation. */
+  probationSeconds: number;
+  probationMaxSeconds: number;
 }
 
 export const DEFAULT_SETTINGS_FILE = "/etc/sandbox-supervisor/config.json";
@@ -63,7 +68,8 @@ export const DEFAULTS: Settings = {
   gatewayPort: 18789,
   healthUrl: "http://127.0.0.1:{port}/health",
   posture: "locked",
-  stopGraceSeconds: 10,
+  // Below Docker's own 10 s stop timeout, so the supervisor's SIGKILL comes before Docker's.
+  stopGraceSeconds: 8,
   requireCapDrop: false,
   entropySource: "/dev/urandom",
   backoffInitialSeconds: 1,
@@ -72,9 +78,12 @@ export const DEFAULTS: Settings = {
   quarantineAfter: 5,
   quarantineWindowSeconds: 300,
   bootGraceSeconds: 30,
+  bootGraceMaxSeconds: 300,
   probeIntervalSeconds: 5,
   probeTimeoutSeconds: 2,
   unhealthyThreshold: 3,
+  probationSeconds: 600,
+  probationMaxSeconds: 3600,
 };
 
 type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag" | "count";
@@ -102,9 +111,12 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   quarantineAfter: { env: "SUPERVISOR_QUARANTINE_AFTER", kind: "count" },
   quarantineWindowSeconds: { env: "SUPERVISOR_QUARANTINE_WINDOW", kind: "seconds" },
   bootGraceSeconds: { env: "SUPERVISOR_BOOT_GRACE", kind: "seconds" },
+  bootGraceMaxSeconds: { env: "SUPERVISOR_BOOT_GRACE_MAX", kind: "seconds" },
   probeIntervalSeconds: { env: "SUPERVISOR_PROBE_INTERVAL", kind: "seconds" },
   probeTimeoutSeconds: { env: "SUPERVISOR_PROBE_TIMEOUT", kind: "seconds" },
   unhealthyThreshold: { env: "SUPERVISOR_UNHEALTHY_THRESHOLD", kind: "count" },
+  probationSeconds: { env: "SUPERVISOR_PROBATION", kind: "seconds" },
+  probationMaxSeconds: { env: "SUPERVISOR_PROBATION_MAX", kind: "seconds" },
 };
 
 export class SettingsError extends Error {}
@@ -199,7 +211,40 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
       settings[key] = value;
     }
   }
-  return settings as unknown as Settings;
+  return checkCombinations(settings as unknown as Settings, fileName);
+}
+
+/**
+ * Settings that are each valid but wrong together. The gateway must run as a user of its
+ * own: as root every stray hunt by uid would target root's processes (PID 1 included), and
+ * as the sandbox user the agent could signal and trace it.
+ */
+function checkCombinations(settings: Settings, fileName: string): Settings {
+  if (settings.gatewayUser === "root") {
+    throw new SettingsError(`gatewayUser "root" (${fileName} or SUPERVISOR_GATEWAY_USER): expected an unprivileged user of the gateway's own`);
+  }
+  if (settings.gatewayUser === settings.sandboxUser) {
+    throw new SettingsError(`gatewayUser and sandboxUser are both "${settings.sandboxUser}": the gateway needs a user of its own, or the agent can signal it`);
+  }
+  if (settings.bootGraceMaxSeconds < settings.bootGraceSeconds) {
+    throw new SettingsError(`bootGraceMaxSeconds (${settings.bootGraceMaxSeconds}) is below bootGraceSeconds (${settings.bootGraceSeconds}): expected at least the grace`);
+  }
+  if (settings.probationSeconds > 0 && settings.probationMaxSeconds < settings.probationSeconds) {
+    throw new SettingsError(`probationMaxSeconds (${settings.probationMaxSeconds}) is below probationSeconds (${settings.probationSeconds}): expected at least the cool-down`);
+  }
+  return settings;
+}
+
+/**
+ * The same rule by uid, once /etc/passwd has named them (boot): another name for uid 0, or
+ * the sandbox user's uid in root mode, is refused just as "root" is.
+ */
+export function gatewayUidProblem(gatewayUid: number, sandboxUid: number, rootMode: boolean): string | undefined {
+  if (gatewayUid === 0) return `gateway user has uid 0: expected an unprivileged user of the gateway's own (setting gatewayUser)`;
+  if (rootMode && gatewayUid === sandboxUid) {
+    return `gateway user has the sandbox user's uid ${sandboxUid}: the agent could signal it; expected a user of the gateway's own (setting gatewayUser)`;
+  }
+  return undefined;
 }
 
 /** Reads the settings file named by SUPERVISOR_CONFIG (must exist) or the default (may be absent). */
