@@ -7,7 +7,7 @@ import { EXIT, interruptedStatus } from "./exit.js";
 import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
 import type { Output } from "./output.js";
 import { isCommandLine, jsonAnswer, jsonFailure, oneLine, outcomeOf } from "./relay.js";
-import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE } from "./token.js";
+import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
 
 export interface Context {
   stdout: Output;
@@ -230,50 +230,93 @@ async function health(ctx: Context, cmd: Extract<Command, { command: "health" }>
   return relayText(ctx, mode === "quiet" ? { ...asked, stdout: "" } : asked);
 }
 
+/** How often `token` looks again while the new boot has not written its token yet. */
+const TOKEN_POLL_MS = 250;
+
 async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>): Promise<number> {
   const { container } = cmd;
   const mode: OutputMode = "text";
   const deadline = Date.now() + cmd.timeoutSeconds * 1000;
   const found = await findContainer(ctx, container, mode, deadline);
   if (found.kind === "exit") return found.status;
+  let waited: "missing" | "stale" | undefined;
+  for (;;) {
+    const attempt = await readTokenOnce(ctx, found.id, container, deadline);
+    if (attempt.kind === "exit") return attempt.status;
+    if (attempt.kind === "token") {
+      ctx.stdout.write(`${attempt.value}\n`);
+      return EXIT.ok;
+    }
+    waited = attempt.kind;
+    if (Date.now() + TOKEN_POLL_MS >= deadline) break;
+    if (await interruptibleSleep(TOKEN_POLL_MS, ctx.abort)) return interruptedStatus(reasonOf(ctx.abort));
+  }
+  const why = waited === "stale" ? `holds an earlier boot's token` : "does not exist";
+  return fail(
+    ctx,
+    mode,
+    EXIT.failed,
+    "token",
+    `container ${container} has no gateway token: ${TOKEN_FILE} ${why} after waiting ${cmd.timeoutSeconds} s (the supervisor writes it at boot and removes it at shutdown or when it could not produce one; see: sandboxctl logs ${container})`,
+  );
+}
+
+function interruptibleSleep(ms: number, abort: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (abort.aborted) return resolve(true);
+    const timer = setTimeout(() => {
+      abort.removeEventListener("abort", interrupted);
+      resolve(false);
+    }, ms);
+    const interrupted = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    abort.addEventListener("abort", interrupted, { once: true });
+  });
+}
+
+/**
+ * One look at the token file: printed only if it was written after this start of the
+ * container. /dev is a fresh tmpfs at every container start, made before PID 1 runs, so a
+ * file older than /dev is an earlier boot's (a supervisor killed before it could remove it
+ * at shutdown, and whose successor has not yet removed it first thing at boot).
+ */
+const TOKEN_SCRIPT = `f=${TOKEN_FILE}; [ -e "$f" ] || exit ${TOKEN_MISSING}; [ "$f" -nt /dev ] || exit ${TOKEN_STALE}; exec cat "$f"`;
+
+type TokenAttempt = { kind: "token"; value: string } | { kind: "missing" } | { kind: "stale" } | { kind: "exit"; status: number };
+
+async function readTokenOnce(ctx: Context, id: string, container: string, deadline: number): Promise<TokenAttempt> {
+  const mode: OutputMode = "text";
   const stderr: string[] = [];
-  const running = startDocker(execArgs(found.id, ["cat", TOKEN_FILE]), {
+  const running = startDocker(execArgs(id, ["/bin/sh", "-c", TOKEN_SCRIPT]), {
     deadline,
     maxStdoutChars: MAX_TOKEN_FILE_BYTES + 1,
     onStderrLine: (line) => stderr.push(line),
   });
   const raced = await raceInterrupt(running, ctx.abort, "end");
-  if (raced.kind === "interrupted") return interruptedStatus(raced.signal);
+  if (raced.kind === "interrupted") return { kind: "exit", status: interruptedStatus(raced.signal) };
   const result = raced.result;
-  if (result.spawnError) return fail(ctx, mode, EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError));
-  if (result.timedOut) return fail(ctx, mode, EXIT.unavailable, "unavailable", `no answer from container ${container} in time`);
+  if (result.spawnError) return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", dockerSpawnMessage(result.spawnError)) };
+  if (result.timedOut) return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", `no answer from container ${container} in time`) };
   if (result.status === 0) {
     const value = parseTokenFile(result.stdout);
-    if (value !== undefined) {
-      ctx.stdout.write(`${value}\n`);
-      return EXIT.ok;
-    }
+    if (value !== undefined) return { kind: "token", value };
     // The content is never shown: it may be a token in the wrong shape.
-    return fail(ctx, mode, EXIT.failed, "token", `${TOKEN_FILE} in container ${container} is not one line export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`);
+    return {
+      kind: "exit",
+      status: fail(ctx, mode, EXIT.failed, "token", `${TOKEN_FILE} in container ${container} is not one line export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`),
+    };
   }
+  if (result.status === TOKEN_MISSING) return { kind: "missing" };
+  if (result.status === TOKEN_STALE) return { kind: "stale" };
   const detail = stderr.find((line) => line.trim() !== "")?.trim() ?? "";
-  if (result.status === 1) {
-    if (/no such file/i.test(detail)) {
-      return fail(
-        ctx,
-        mode,
-        EXIT.failed,
-        "token",
-        `container ${container} has no gateway token: ${TOKEN_FILE} does not exist (the supervisor removes it when it could not produce one; see: sandboxctl logs ${container})`,
-      );
-    }
-    return fail(ctx, mode, EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`);
-  }
+  if (result.status === 1) return { kind: "exit", status: fail(ctx, mode, EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`) };
   const stopped = await stoppedMeanwhile(ctx, container, mode);
-  if (stopped !== undefined) return stopped;
-  const outcome = outcomeOf(result.status, stderr, container, "cat");
+  if (stopped !== undefined) return { kind: "exit", status: stopped };
+  const outcome = outcomeOf(result.status, stderr, container, "/bin/sh");
   const message = outcome.kind === "no answer" ? outcome.message : `docker exec in container ${container} exited with ${String(result.status)}`;
-  return fail(ctx, mode, EXIT.unavailable, "unavailable", message);
+  return { kind: "exit", status: fail(ctx, mode, EXIT.unavailable, "unavailable", message) };
 }
 
 async function logs(ctx: Context, cmd: Extract<Command, { command: "logs" }>): Promise<number> {

@@ -1,14 +1,14 @@
 // Fault injection for tests: throws inside one of the supervisor's handlers, to prove that
 // no failure there can end PID 1 (each handler is contained: one log line, a true state).
-// Reachable only in tests: the release bundles are built with __SUPERVISOR_FAULTS__ false,
-// so SUPERVISOR_FAULTS does nothing there; the test bundle (dist/supervisor-faults.cjs) and
-// source runs (vitest) honour it.
+// Reachable only in tests: only the test bundle (dist/supervisor-faults.cjs) is built with
+// __SUPERVISOR_FAULTS__ true; in the release executables, and wherever it is not defined,
+// SUPERVISOR_FAULTS does nothing.
 //
 //   SUPERVISOR_FAULTS=probe,reaped:2     comma-separated points; ":N" fires only N times
 
 export type FaultPoint = "probe" | "reaped" | "request" | "signal" | "status" | "timer" | "stop";
 
-const ENABLED = typeof __SUPERVISOR_FAULTS__ === "boolean" ? __SUPERVISOR_FAULTS__ : true;
+const ENABLED = typeof __SUPERVISOR_FAULTS__ === "boolean" && __SUPERVISOR_FAULTS__;
 
 let armed: Map<string, number> | undefined;
 

@@ -109,6 +109,7 @@ describe("docker environments", () => {
       expect(env).toContain(`${name}=`);
     }
     expect(env).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    expect(env).toContain("SUPERVISOR_REQUEST_FROM=sandboxctl");
     // Every variable has a value: a bare `--env NAME` would copy the docker CLI's own.
     expect(env.every((entry) => entry.includes("="))).toBe(true);
     expect(env).toHaveLength(CONTAINER_ENV.length);
