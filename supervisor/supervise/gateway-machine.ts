@@ -113,6 +113,8 @@ export type MachineEvent =
 export type Effect =
   | { kind: "launch"; launch: number }
   | { kind: "stop"; launch: number; identity: ProcessIdentity | null }
+  /** SIGKILL to what a gateway that ended by itself left behind (its group, its tree, strays of its uid). */
+  | { kind: "clean-up"; identity: ProcessIdentity }
   | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean }
   | { kind: "log"; message: string; security?: boolean }
   | { kind: "progress"; id: number; message: string }
@@ -496,6 +498,8 @@ class Step {
     if (!clean) s.uncleanBoots.push(g.launchedAt);
     const what = `gateway ${pidOf(g)} ${description} unexpectedly`;
     this.log(what);
+    // Its children would hold its port and outlive it: the next gateway starts clean.
+    if (g.identity !== null) this.fx.push({ kind: "clean-up", identity: g.identity });
     this.answerRestarts(launch, { ok: false, layer: "launch failure", message: `gateway ${pidOf(g)} ${description} before it was healthy` });
     this.failure("crash", what, g.probation);
   }

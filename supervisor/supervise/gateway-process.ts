@@ -122,6 +122,11 @@ export class GatewayProcesses {
     }
   }
 
+  /** After the gateway ended by itself: SIGKILL to whatever it left behind; returns how many. */
+  killLeftovers(identity: ProcessIdentity): number {
+    return this.killTree(identity);
+  }
+
   /** SIGKILL to the gateway's descendants, its group, and (root mode) every process of its uid. */
   private killTree(identity: ProcessIdentity): number {
     const targets = strayTargets({

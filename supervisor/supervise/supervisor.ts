@@ -289,6 +289,11 @@ export class GatewaySupervisor implements ControlHandler {
         return this.launch(effect.launch);
       case "stop":
         return void this.stopGateway(effect.launch);
+      case "clean-up": {
+        const killed = this.processes.killLeftovers(effect.identity);
+        if (killed > 0) log(`killed ${killed} process(es) left behind by gateway pid ${effect.identity.pid}`);
+        return;
+      }
       case "probe":
         return void this.probe(effect.launch, effect.identity, effect.starting);
     }
