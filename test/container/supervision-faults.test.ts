@@ -86,7 +86,8 @@ describe.skipIf(!dockerAvailable())("supervision under faults (amd64)", () => {
     }, 120_000);
 
     it("a gateway that exits while a restart waits for it ends the wait at once with why", async () => {
-      const name = await bootGateway(image(), FAST);
+      // A backoff long enough for the test to make the next launch a normal one again.
+      const name = await bootGateway(image(), [...FAST, "-e", "SUPERVISOR_BACKOFF_INITIAL=3"]);
       await waitHealthy(name);
       await nextLaunch(name, "slow-start,start-delay-ms=60000,crash");
       const restart = await exec(name, ["supervisor", "restart", "--timeout", "120"], { timeoutMs: 60_000 });
