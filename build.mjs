@@ -93,7 +93,7 @@ async function bundle() {
     sourcemap: false,
     // The addons travel inside the bundle as bytes (Uint8Array) and are written out at run time.
     loader: { '.node': 'binary' },
-    define: { __SUPERVISOR_VERSION__: JSON.stringify(pkg.version) },
+    define: { __SUPERVISOR_VERSION__: JSON.stringify(pkg.version), __SUPERVISOR_FAULTS__: 'false' },
     logLevel: 'warning',
   };
   const entries = [
@@ -109,6 +109,11 @@ async function bundle() {
     built.push(at(out));
     step(`bundle: ${out}  ${(fs.statSync(at(out)).size / 1e3).toFixed(0)} kB`);
   }
+  // Tests only: the same supervisor with fault injection honoured (supervise/faults.ts). Run
+  // as `node dist/supervisor-faults.cjs`; never compiled into an executable or listed in SHA256SUMS.
+  await esbuild.build({ ...common, entryPoints: ['supervisor/cli.ts'], outfile: 'dist/supervisor-faults.cjs', define: { ...common.define, __SUPERVISOR_FAULTS__: 'true' } })
+    .catch((e) => fail(`esbuild supervisor-faults: ${e.errors?.[0]?.text ?? e.message}`));
+  step('bundle: dist/supervisor-faults.cjs (tests only)');
   return built;
 }
 

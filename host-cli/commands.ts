@@ -25,7 +25,7 @@ import {
   type Interrupted,
 } from "./request.js";
 import { status } from "./status.js";
-import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE } from "./token.js";
+import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
 
 type Mutation = Extract<Command, { command: "restart" | "start" | "stop" }>;
 
@@ -193,6 +193,9 @@ async function health(ctx: Context, cmd: Extract<Command, { command: "health" }>
   return relayText(ctx, mode === "quiet" ? { ...asked, stdout: "" } : asked);
 }
 
+/** How often `token` looks again while the new boot has not written its token yet. */
+const TOKEN_POLL_MS = 250;
+
 async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>): Promise<number> {
   const { container } = cmd;
   const mode: OutputMode = "text";
@@ -201,42 +204,79 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
   const found = await findContainer(ctx, container, deadline);
   if (found.kind === "interrupted") return interruptedStatus(found.signal);
   if (found.kind === "failure") return fail(found);
+  let waited: "missing" | "stale" | undefined;
+  for (;;) {
+    const attempt = await readTokenOnce(ctx, found.container.id, container, deadline);
+    if (attempt.kind === "exit") return attempt.status;
+    if (attempt.kind === "token") {
+      ctx.stdout.write(`${attempt.value}\n`);
+      return EXIT.ok;
+    }
+    waited = attempt.kind;
+    if (Date.now() + TOKEN_POLL_MS >= deadline) break;
+    if (await interruptibleSleep(TOKEN_POLL_MS, ctx.abort)) return interruptedStatus(reasonOf(ctx.abort));
+  }
+  const why = waited === "stale" ? "holds an earlier boot's token" : "does not exist";
+  return fail(
+    failure(
+      EXIT.failed,
+      "token",
+      `container ${container} has no gateway token: ${TOKEN_FILE} ${why} after waiting ${cmd.timeoutSeconds} s (the supervisor writes it at boot and removes it at shutdown or when it could not produce one; see: sandboxctl logs ${container})`,
+    ),
+  );
+}
+
+function interruptibleSleep(ms: number, abort: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (abort.aborted) return resolve(true);
+    const timer = setTimeout(() => {
+      abort.removeEventListener("abort", interrupted);
+      resolve(false);
+    }, ms);
+    const interrupted = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    abort.addEventListener("abort", interrupted, { once: true });
+  });
+}
+
+/**
+ * One look at the token file: printed only if it was written after this start of the
+ * container. /dev is a fresh tmpfs at every container start, made before PID 1 runs, so a
+ * file older than /dev is an earlier boot's (a supervisor killed before it could remove it
+ * at shutdown, and whose successor has not yet removed it first thing at boot).
+ */
+const TOKEN_SCRIPT = `f=${TOKEN_FILE}; [ -e "$f" ] || exit ${TOKEN_MISSING}; [ "$f" -nt /dev ] || exit ${TOKEN_STALE}; exec cat "$f"`;
+
+type TokenAttempt = { kind: "token"; value: string } | { kind: "missing" } | { kind: "stale" } | { kind: "exit"; status: number };
+
+async function readTokenOnce(ctx: Context, id: string, container: string, deadline: number): Promise<TokenAttempt> {
+  const fail = (f: Failure): TokenAttempt => ({ kind: "exit", status: report(ctx, "text", f) });
   const stderr: string[] = [];
-  const running = startEngine(ctx.engine, execArgs(found.container.id, ["cat", TOKEN_FILE]), {
+  const running = startEngine(ctx.engine, execArgs(id, ["/bin/sh", "-c", TOKEN_SCRIPT]), {
     deadline,
     maxStdoutChars: MAX_TOKEN_FILE_BYTES + 1,
     onStderrLine: (line) => stderr.push(line),
   });
   const raced = await raceInterrupt(running, ctx.abort, "end");
-  if (raced.kind === "interrupted") return interruptedStatus(raced.signal);
+  if (raced.kind === "interrupted") return { kind: "exit", status: interruptedStatus(raced.signal) };
   const result = raced.result;
   if (result.spawnError) return fail(failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));
   if (result.timedOut) return fail(failure(EXIT.unavailable, "unavailable", `no answer from container ${container} in time`));
   if (result.status === 0) {
     const value = parseTokenFile(result.stdout);
-    if (value !== undefined) {
-      ctx.stdout.write(`${value}\n`);
-      return EXIT.ok;
-    }
+    if (value !== undefined) return { kind: "token", value };
     // The content is never shown: it may be a token in the wrong shape.
     return fail(failure(EXIT.failed, "token", `${TOKEN_FILE} in container ${container} is not one line export OPENCLAW_GATEWAY_TOKEN='<64 hex>'`));
   }
+  if (result.status === TOKEN_MISSING) return { kind: "missing" };
+  if (result.status === TOKEN_STALE) return { kind: "stale" };
   const detail = stderr.find((line) => line.trim() !== "")?.trim() ?? "";
-  if (result.status === 1) {
-    if (/no such file/i.test(detail)) {
-      return fail(
-        failure(
-          EXIT.failed,
-          "token",
-          `container ${container} has no gateway token: ${TOKEN_FILE} does not exist (the supervisor removes it when it could not produce one; see: sandboxctl logs ${container})`,
-        ),
-      );
-    }
-    return fail(failure(EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`));
-  }
+  if (result.status === 1) return fail(failure(EXIT.failed, "token", `cannot read ${TOKEN_FILE} in container ${container}: ${detail}`));
   const stopped = await stoppedMeanwhile(ctx, container);
   if (stopped !== undefined) return fail(stopped);
-  const outcome = outcomeOf(result.status, stderr, container, "cat", ctx.engine);
+  const outcome = outcomeOf(result.status, stderr, container, "/bin/sh", ctx.engine);
   const message = outcome.kind === "no answer" ? outcome.message : `${ctx.engine} exec in container ${container} exited with ${String(result.status)}`;
   return fail(failure(EXIT.unavailable, "unavailable", message));
 }

@@ -75,6 +75,8 @@ export const CONTAINER_ENV: ReadonlyArray<readonly [string, string]> = [
   ["BASH_ENV", ""],
   ["ENV", ""],
   ["PATH", CONTAINER_PATH],
+  // Who asks, for the supervisor's log of restart requests (its audit trail).
+  ["SUPERVISOR_REQUEST_FROM", "sandboxctl"],
 ];
 
 /**

@@ -3,7 +3,7 @@
 // hands it over; nothing after it reaches back.
 import { existsSync, mkdirSync } from "node:fs";
 import { log } from "../shared/log.js";
-import { loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
+import { gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import { runInitLoop } from "../init/init-loop.js";
@@ -25,8 +25,9 @@ import {
 } from "./launch.js";
 import { checkLegacyLayout } from "./legacy-layout.js";
 import { GuardError, type GuardOwner } from "./preload-guards.js";
-import { deliverToken } from "./token-delivery.js";
+import { deliverToken, removeTokenFile } from "./token-delivery.js";
 import { unwritable, writablePaths } from "./writable-paths.js";
+import { SUPERVISED_GATEWAY_ENV } from "../supervise/openclaw-contract.js";
 
 export interface BootOptions {
   /** A one-shot command to run as the sandbox user instead of the gateway. */
@@ -69,6 +70,8 @@ function bootChain(options: BootOptions): void {
   const rootMode = process.getuid!() === 0;
   const notWritable = unwritable(writablePaths(settings, rootMode));
   if (notWritable !== undefined) refuse(notWritable);
+  // Before anything else: the previous boot's token must never be read as this boot's.
+  removeTokenFile(settings);
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
   let supervisorKept: string[] = [];
@@ -87,6 +90,8 @@ function bootChain(options: BootOptions): void {
   }
   const sandbox = requireUser(settings.sandboxUser, "sandbox user");
   const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
+  const uidProblem = options.command ? undefined : gatewayUidProblem(gateway?.uid ?? process.getuid!(), sandbox.uid, rootMode);
+  if (uidProblem !== undefined) refuse(uidProblem);
   const setpriv = rootMode ? findSetpriv() : undefined;
   if (rootMode && setpriv === undefined) refuse("setpriv not found (install util-linux): refusing to run anything as root");
 
@@ -137,7 +142,7 @@ function bootChain(options: BootOptions): void {
     setpriv,
     nodeOptions,
     // The guards act only where the marker is; a respawned gateway would run unguarded.
-    extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+    extraEnv: { [GATEWAY_MARKER]: "1", ...SUPERVISED_GATEWAY_ENV, ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
   };
   serveGateway({

@@ -13,9 +13,11 @@ import { Reaper } from "../init/reaper.js";
 import type { Settings } from "../shared/settings.js";
 import { withPort } from "../shared/settings.js";
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../init/signals.js";
-import { GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
+import { contained, GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
+import { removeTokenFile } from "./token-delivery.js";
 import { shellStatus } from "../init/wait-status.js";
 import { constants } from "node:os";
+import type { MachineConfig } from "../supervise/gateway-machine.js";
 
 export interface GatewayServiceOptions {
   addon: NativeAddon;
@@ -57,28 +59,31 @@ export function serveGateway(o: GatewayServiceOptions): void {
     killStraysByUid: o.rootMode,
     port: settings.gatewayPort,
     healthUrl: withPort(settings.healthUrl, settings.gatewayPort),
-    policy: {
-      initialBackoffMs: settings.backoffInitialSeconds * 1000,
-      maxBackoffMs: settings.backoffMaxSeconds * 1000,
-      stableAfterMs: settings.stableAfterSeconds * 1000,
-      quarantineAfter: settings.quarantineAfter,
-      windowMs: settings.quarantineWindowSeconds * 1000,
-    },
-    bootGraceMs: settings.bootGraceSeconds * 1000,
-    probeIntervalMs: settings.probeIntervalSeconds * 1000,
+    machine: machineConfig(settings),
     probeTimeoutMs: settings.probeTimeoutSeconds * 1000,
-    unhealthyThreshold: settings.unhealthyThreshold,
     stopGraceMs: settings.stopGraceSeconds * 1000,
     stateFile: gatewayStateFile(settings.runDir),
     staticStatus: { mode: o.rootMode ? "root" : "non-root", posture: settings.posture, supervisorKept: o.supervisorKept },
   });
   const reaper = new Reaper(o.addon, (pid, rawStatus) => supervisor.onReaped(pid, rawStatus));
 
+  // The last line of defence of "PID 1 cannot crash": every handler below is contained
+  // already; whatever still escapes is one log line, never the end of the container.
+  process.on("uncaughtException", (error) => log(`internal error (uncaught): ${(error as Error).message?.split("\n")[0]}`));
+  process.on("unhandledRejection", (error) => log(`internal error (unhandled rejection): ${String((error as Error)?.message ?? error).split("\n")[0]}`));
+
   let shuttingDown = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     shuttingDown = true;
     log(`received ${signal}: stopping the gateway (grace ${settings.stopGraceSeconds}s)`);
-    const status = await supervisor.shutdown();
+    let status: Awaited<ReturnType<typeof supervisor.shutdown>> = undefined;
+    try {
+      status = await supervisor.shutdown();
+    } catch (error) {
+      log(`internal error stopping the gateway: ${(error as Error).message}; killing everything`);
+    }
+    // This boot's token dies with it: the next boot's must be the only one to be read.
+    contained("removing the token file", () => removeTokenFile(settings));
     if (isPid1) {
       try {
         // Every process of the namespace but PID 1 itself.
@@ -106,5 +111,23 @@ export function serveGateway(o: GatewayServiceOptions): void {
     (error: unknown) => log(`control: socket unavailable (${(error as Error).message}); HUP still restarts the gateway`),
   );
   void supervisor.start();
+}
+
+function machineConfig(settings: Settings): MachineConfig {
+  return {
+    policy: {
+      initialBackoffMs: settings.backoffInitialSeconds * 1000,
+      maxBackoffMs: settings.backoffMaxSeconds * 1000,
+      stableAfterMs: settings.stableAfterSeconds * 1000,
+      quarantineAfter: settings.quarantineAfter,
+      windowMs: settings.quarantineWindowSeconds * 1000,
+    },
+    bootGraceMs: settings.bootGraceSeconds * 1000,
+    bootGraceMaxMs: settings.bootGraceMaxSeconds * 1000,
+    probeIntervalMs: settings.probeIntervalSeconds * 1000,
+    unhealthyThreshold: settings.unhealthyThreshold,
+    probationMs: settings.probationSeconds * 1000,
+    probationMaxMs: settings.probationMaxSeconds * 1000,
+  };
 }
 

@@ -43,6 +43,15 @@ export interface TokenDelivery {
   paths: IntegrityPaths;
 }
 
+/**
+ * Removes the token file of an earlier boot (first thing at boot) or of this one (at
+ * shutdown): while no boot has finished writing its own, no token can be read at all,
+ * so `sandboxctl token` waits for the new one instead of printing a stale one.
+ */
+export function removeTokenFile(settings: Pick<Settings, "tmpDir">): void {
+  removeFileDurable(join(settings.tmpDir, TOKEN_ENV_FILE));
+}
+
 /** Returns the new token, or undefined when none could be produced. */
 export function deliverToken({ settings, rootMode, sandbox, config, paths }: TokenDelivery): string | undefined {
   const tokenFile = join(settings.tmpDir, TOKEN_ENV_FILE);

@@ -1,14 +1,14 @@
 // `supervisor restart|status|health|stop`: run inside the container (docker exec), they ask
 // PID 1 over the control socket and turn its answer into output and an exit status. Each
 // command's exact behaviour is written down in docs/supervisor-<command>.md.
-import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import lockfile from "proper-lockfile";
 import { request } from "./client.js";
 import { controlSocketPath, failure, restartLockPath, type FinalMessage } from "./protocol.js";
 import { exitWith, STATUS } from "../init/exit.js";
-import type { ControlResult, FailedLayer, StatusReport } from "../supervise/gateway-state.js";
+import { MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/gateway-state.js";
 import { parseCommandLine, render, usageError, type CommandLine, type OptionValues, type UsageError } from "../shared/command-line.js";
 import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
 import { DEFAULT_RESTART_SECONDS, MAX_RESTART_SECONDS, SUPERVISOR_PROGRAM } from "../shared/supervisor-spec.js";
@@ -57,10 +57,10 @@ export { DEFAULT_RESTART_SECONDS };
 export const ANSWER_MARGIN_MS = 15_000;
 
 export type ParsedCommand =
-  | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number } }
+  | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number }; from?: string }
   | { command: "status"; json: boolean }
   | { command: "health"; json: boolean }
-  | { command: "stop"; json: boolean };
+  | { command: "stop"; json: boolean; from?: string };
 
 export type ParseOutcome = { kind: "run"; parsed: ParsedCommand } | { kind: "help" } | UsageError;
 
@@ -180,6 +180,24 @@ async function acquireRestartLock(lockPath: string, deadline: number, tuning: Lo
   }
 }
 
+/**
+ * Who asks, for PID 1's log: this command line, its pid and uid, the parent process when it
+ * is inside the container (a docker exec has none there), and SUPERVISOR_REQUEST_FROM when
+ * a tool says on whose behalf it runs (sandboxctl).
+ */
+export function describeCaller(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  let parent = "";
+  try {
+    const ppid = process.ppid;
+    if (ppid > 0) parent = `, parent ${readFileSync(`/proc/${ppid}/comm`, "utf8").trim()} pid ${ppid}`;
+  } catch {
+    // The parent is outside this pid namespace or gone.
+  }
+  const via = env.SUPERVISOR_REQUEST_FROM ? `, via ${env.SUPERVISOR_REQUEST_FROM}` : "";
+  const text = `'supervisor ${[command, ...args].join(" ")}' (pid ${process.pid}, uid ${process.getuid?.() ?? "?"}${parent}${via})`;
+  return text.replace(/[\u0000-\u001f]/g, " ").slice(0, MAX_FROM_CHARS);
+}
+
 async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, io: CommandIO): Promise<number> {
   const deadline = Date.now() + parsed.timeoutMs;
   const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`restart: ${oneLine(message)}\n`);
@@ -188,7 +206,12 @@ async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, i
   if ("release" in held) {
     try {
       const timeoutMs = Math.max(1, deadline - Date.now());
-      const req = parsed.expect ? { op: "restart" as const, timeoutMs, expect: parsed.expect } : { op: "restart" as const, timeoutMs };
+      const req = {
+        op: "restart" as const,
+        timeoutMs,
+        ...(parsed.expect ? { expect: parsed.expect } : {}),
+        ...(parsed.from !== undefined ? { from: parsed.from } : {}),
+      };
       result = resultOf(await request(io.socketPath, req, progress, timeoutMs + io.stopGraceMs + ANSWER_MARGIN_MS));
     } finally {
       await held.release().catch(() => {});
@@ -212,7 +235,8 @@ async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, i
 
 async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: CommandIO): Promise<number> {
   const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`stop: ${oneLine(message)}\n`);
-  const result = resultOf(await request(io.socketPath, { op: "stop" }, progress, io.stopGraceMs + ANSWER_MARGIN_MS));
+  const req = { op: "stop" as const, ...(parsed.from !== undefined ? { from: parsed.from } : {}) };
+  const result = resultOf(await request(io.socketPath, req, progress, io.stopGraceMs + ANSWER_MARGIN_MS));
   if (result.ok) {
     io.stdout.write(parsed.json ? `${JSON.stringify({ ok: true })}\n` : "stopped\n");
     return EXIT.ok;
@@ -242,7 +266,8 @@ async function status(parsed: Extract<ParsedCommand, { command: "status" }>, io:
 async function health(parsed: Extract<ParsedCommand, { command: "health" }>, io: CommandIO): Promise<number> {
   const report = reportOf(await request(io.socketPath, { op: "health" }, () => {}));
   if ("ok" in report) return reportFailure("health", report, parsed.json, io);
-  const healthy = report.state === "healthy";
+  // Healthy means a proven gateway process: a report without one is not healthy, whatever it says.
+  const healthy = report.state === "healthy" && report.gateway !== null;
   if (parsed.json) {
     // ok: an answer came; healthy: what the exit status says.
     const answer = { ok: true, healthy, state: report.state, pid: report.gateway?.pid ?? null, detail: report.detail };
@@ -250,7 +275,7 @@ async function health(parsed: Extract<ParsedCommand, { command: "health" }>, io:
     return healthy ? EXIT.ok : EXIT.failed;
   }
   if (healthy) {
-    io.stdout.write(report.gateway ? `healthy: gateway pid ${report.gateway.pid}\n` : "healthy\n");
+    io.stdout.write(`healthy: gateway pid ${report.gateway!.pid}\n`);
     return EXIT.ok;
   }
   io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${oneLine(report.detail)}` : ""}\n`);
@@ -280,14 +305,19 @@ export function formatStatus(report: StatusReport): string {
     ["state", report.state],
     ["gateway", gateway ? `pid ${gateway.pid} (start time ${gateway.startTime}, uid ${gateway.uid})` : "none"],
     ["uptime", gateway ? `${formatDuration(gateway.uptimeSeconds)} (since ${gateway.startedAt})` : "-"],
-    ["restarts", `${report.restarts} (crashes: ${report.crashes})`],
+    ["restarts", `${report.restarts} (crashes: ${report.crashes}, failed boots: ${report.failedBoots})`],
     ["last exit", lastExit ? `${lastExit.description} at ${lastExit.at} (${lastExit.expected ? "expected" : "unexpected"})` : "none"],
+    [
+      "breaker",
+      `${report.breaker.tripped ? "tripped" : "clear"} (${report.breaker.uncleanBoots} unclean gateway boot(s) within ${report.breaker.windowSeconds}s)`,
+    ],
     [
       "capabilities",
       `gateway kept: ${capabilityList(report.capabilities.gatewayKept)}; supervisor kept: ${capabilityList(report.capabilities.supervisorKept)}`,
     ],
     ["mode", `${report.mode}, config ${report.posture}`],
   ];
+  if (report.probationAt !== null) rows.push(["probation", `next relaunch at ${report.probationAt}`]);
   if (report.detail !== null) rows.push(["detail", report.detail]);
   return rows.map(([name, value]) => `${name.padEnd(14)}${oneLine(value)}\n`).join("");
 }
@@ -381,5 +411,7 @@ async function main(command: ControlCommandName, line: Extract<CommandLine, { ki
     stderr,
     stopGraceMs: settings.stopGraceSeconds * 1000,
   };
-  return exitWith(await executeControlCommand(outcome.parsed, io));
+  const parsed = outcome.parsed;
+  if (parsed.command === "restart" || parsed.command === "stop") parsed.from = describeCaller(command, process.argv.slice(3));
+  return exitWith(await executeControlCommand(parsed, io));
 }

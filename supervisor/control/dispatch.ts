@@ -31,10 +31,10 @@ export function dispatch(handler: ControlHandler, request: ControlRequest, progr
         return Promise.resolve(failure("unavailable", `the supervisor failed to report its status: ${oneLine(error)}`));
       }
     case "restart": {
-      const { timeoutMs, expect } = request;
-      return outcome(() => handler.restart(expect ? { timeoutMs, expect } : { timeoutMs }, progress));
+      const { timeoutMs, expect, from } = request;
+      return outcome(() => handler.restart({ timeoutMs, ...(expect ? { expect } : {}), ...(from !== undefined ? { from } : {}) }, progress));
     }
     case "stop":
-      return outcome(() => handler.stop(progress));
+      return outcome(() => handler.stop(progress, request.from));
   }
 }

@@ -2,16 +2,17 @@
 // or more progress lines and exactly one final line from the server, all newline-delimited
 // JSON. Encoding and validation are pure, so both ends agree on them by construction.
 import { join } from "node:path";
-import type { ControlResult, FailedLayer, GatewayState, StatusReport } from "../supervise/gateway-state.js";
+import { GATEWAY_STATES, MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/gateway-state.js";
 import type { Settings } from "../shared/settings.js";
 
 export type ControlOp = "restart" | "status" | "health" | "stop";
 
+/** `from` says who asks (the exec'd command), for the supervisor's log: the audit trail. */
 export type ControlRequest =
-  | { op: "restart"; timeoutMs: number; expect?: { pid: number; startTime: number } }
+  | { op: "restart"; timeoutMs: number; expect?: { pid: number; startTime: number }; from?: string }
   | { op: "status" }
   | { op: "health" }
-  | { op: "stop" };
+  | { op: "stop"; from?: string };
 
 /** The one final line: an outcome (restart, stop, any failure) or a report (status, health). */
 export type FinalMessage = { result: ControlResult } | { status: StatusReport };
@@ -28,7 +29,6 @@ export const MAX_CONNECTIONS = 32;
 export const MAX_TIMEOUT_MS = 3_600_000;
 
 const OPS: readonly ControlOp[] = ["restart", "status", "health", "stop"];
-const STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "backing-off", "quarantined", "stopped"];
 const LAYERS: readonly FailedLayer[] = [
   "guards missing",
   "config integrity",
@@ -97,19 +97,25 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
   if (!isOp(op)) {
     return { ok: false, message: `unknown op ${show(op)}: expected one of ${OPS.join(", ")}` };
   }
-  const allowed = op === "restart" ? ["op", "timeoutMs", "expect"] : ["op"];
+  const allowed = op === "restart" ? ["op", "timeoutMs", "expect", "from"] : op === "stop" ? ["op", "from"] : ["op"];
   const extra = Object.keys(parsed).find((key) => !allowed.includes(key));
   if (extra !== undefined) {
-    const takes = op === "restart" ? "op, timeoutMs and optionally expect" : "only op";
+    const takes = op === "restart" ? "op, timeoutMs and optionally expect and from" : op === "stop" ? "op and optionally from" : "only op";
     return { ok: false, message: `unexpected key ${show(extra)} in a ${op} request: it takes ${takes}` };
   }
+  const from = parsed.from;
+  if (from !== undefined && (typeof from !== "string" || from.length > MAX_FROM_CHARS || /[\u0000-\u001f]/.test(from))) {
+    return { ok: false, message: `from must be one line of at most ${MAX_FROM_CHARS} characters, got ${show(from)}` };
+  }
+  const fromPart = from === undefined ? {} : { from };
+  if (op === "stop") return { ok: true, value: { op, ...fromPart } };
   if (op !== "restart") return { ok: true, value: { op } };
 
   const timeoutMs = parsed.timeoutMs;
   if (!isPositiveInteger(timeoutMs) || timeoutMs > MAX_TIMEOUT_MS) {
     return { ok: false, message: `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS} (milliseconds), got ${show(timeoutMs)}` };
   }
-  if (!("expect" in parsed)) return { ok: true, value: { op, timeoutMs } };
+  if (!("expect" in parsed)) return { ok: true, value: { op, timeoutMs, ...fromPart } };
   const expect = parsed.expect;
   if (!isObject(expect)) {
     return { ok: false, message: `expect must be an object {"pid":N,"startTime":T}, got ${show(expect)}` };
@@ -123,7 +129,7 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
       return { ok: false, message: `expect.${key} must be a positive integer, got ${show(expect[key])}` };
     }
   }
-  return { ok: true, value: { op, timeoutMs, expect: { pid: expect.pid as number, startTime: expect.startTime as number } } };
+  return { ok: true, value: { op, timeoutMs, expect: { pid: expect.pid as number, startTime: expect.startTime as number }, ...fromPart } };
 }
 
 function isIdentity(value: unknown): boolean {
@@ -150,7 +156,7 @@ function isStatusReport(value: unknown): value is StatusReport {
   const { gateway, lastExit, capabilities } = value;
   return (
     typeof value.state === "string" &&
-    (STATES as readonly string[]).includes(value.state) &&
+    (GATEWAY_STATES as readonly string[]).includes(value.state) &&
     (gateway === null ||
       (isIdentity(gateway) &&
         isObject(gateway) &&
@@ -158,6 +164,12 @@ function isStatusReport(value: unknown): value is StatusReport {
         typeof gateway.uptimeSeconds === "number")) &&
     typeof value.restarts === "number" &&
     typeof value.crashes === "number" &&
+    typeof value.failedBoots === "number" &&
+    (value.probationAt === null || typeof value.probationAt === "string") &&
+    isObject(value.breaker) &&
+    typeof value.breaker.tripped === "boolean" &&
+    typeof value.breaker.uncleanBoots === "number" &&
+    typeof value.breaker.windowSeconds === "number" &&
     (lastExit === null ||
       (isObject(lastExit) &&
         typeof lastExit.description === "string" &&

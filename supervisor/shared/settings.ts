@@ -41,12 +41,17 @@ export interface Settings {
   stableAfterSeconds: number;
   quarantineAfter: number;
   quarantineWindowSeconds: number;
-  /** Watchdog: how long a new gateway may take to become healthy, probe period and timeout. */
+  /** Watchdog: how long a new gateway may go without progress before it is healthy. */
   bootGraceSeconds: number;
+  /** While it makes progress (CPU time, a listener), a booting gateway gets up to this long. */
+  bootGraceMaxSeconds: number;
   probeIntervalSeconds: number;
   probeTimeoutSeconds: number;
   /** Consecutive failed probes of a running gateway before the watchdog replaces it. */
   unhealthyThreshold: number;
+  /** Quarantine cool-down before one probation relaunch; doubles up to the max; 0: no probation. */
+  probationSeconds: number;
+  probationMaxSeconds: number;
 }
 
 export const DEFAULT_SETTINGS_FILE = "/etc/sandbox-supervisor/config.json";
@@ -73,7 +78,8 @@ export const DEFAULTS: Settings = {
   gatewayPort: 18789,
   healthUrl: "http://127.0.0.1:{port}/health",
   posture: "locked",
-  stopGraceSeconds: 10,
+  // Below Docker's own 10 s stop timeout, so the supervisor's SIGKILL comes before Docker's.
+  stopGraceSeconds: 8,
   requireCapDrop: false,
   entropySource: "/dev/urandom",
   backoffInitialSeconds: 1,
@@ -82,9 +88,12 @@ export const DEFAULTS: Settings = {
   quarantineAfter: 5,
   quarantineWindowSeconds: 300,
   bootGraceSeconds: 30,
+  bootGraceMaxSeconds: 300,
   probeIntervalSeconds: 5,
   probeTimeoutSeconds: 2,
   unhealthyThreshold: 3,
+  probationSeconds: 600,
+  probationMaxSeconds: 3600,
 };
 
 type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag" | "count";
@@ -112,19 +121,30 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   quarantineAfter: { env: "SUPERVISOR_QUARANTINE_AFTER", kind: "count" },
   quarantineWindowSeconds: { env: "SUPERVISOR_QUARANTINE_WINDOW", kind: "seconds" },
   bootGraceSeconds: { env: "SUPERVISOR_BOOT_GRACE", kind: "seconds" },
+  bootGraceMaxSeconds: { env: "SUPERVISOR_BOOT_GRACE_MAX", kind: "seconds" },
   probeIntervalSeconds: { env: "SUPERVISOR_PROBE_INTERVAL", kind: "seconds" },
   probeTimeoutSeconds: { env: "SUPERVISOR_PROBE_TIMEOUT", kind: "seconds" },
   unhealthyThreshold: { env: "SUPERVISOR_UNHEALTHY_THRESHOLD", kind: "count" },
+  probationSeconds: { env: "SUPERVISOR_PROBATION", kind: "seconds" },
+  probationMaxSeconds: { env: "SUPERVISOR_PROBATION_MAX", kind: "seconds" },
 };
 
 export class SettingsError extends Error {}
 
 /**
  * SUPERVISOR_* variables that are not settings of this file: the settings file's own name,
- * the log's, and the guard of the boot chain's capability re-exec (set by the supervisor
- * for its own second start).
+ * the log's, the guard of the boot chain's capability re-exec (set by the supervisor for its
+ * own second start), and the two below.
  */
-const OTHER_VARIABLES = ["SUPERVISOR_CONFIG", ...LOG_VARIABLES, "SUPERVISOR_CAPABILITIES_DROPPED"];
+const OTHER_VARIABLES = [
+  "SUPERVISOR_CONFIG",
+  ...LOG_VARIABLES,
+  "SUPERVISOR_CAPABILITIES_DROPPED",
+  // Set by sandboxctl for the control commands' audit line (who asked).
+  "SUPERVISOR_REQUEST_FROM",
+  // Fault points of the test-only build (supervise/faults.ts); the release executables ignore it.
+  "SUPERVISOR_FAULTS",
+];
 
 /** Every SUPERVISOR_* variable the supervisor reads; any other is a mistake worth one line. */
 export const KNOWN_VARIABLES: readonly string[] = [...Object.values(FIELDS).map((f) => f.env), ...OTHER_VARIABLES].sort();
@@ -230,7 +250,40 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
       settings[key] = value;
     }
   }
-  return settings as unknown as Settings;
+  return checkCombinations(settings as unknown as Settings, fileName);
+}
+
+/**
+ * Settings that are each valid but wrong together. The gateway must run as a user of its
+ * own: as root every stray hunt by uid would target root's processes (PID 1 included), and
+ * as the sandbox user the agent could signal and trace it.
+ */
+function checkCombinations(settings: Settings, fileName: string): Settings {
+  if (settings.gatewayUser === "root") {
+    throw new SettingsError(`gatewayUser "root" (${fileName} or SUPERVISOR_GATEWAY_USER): expected an unprivileged user of the gateway's own`);
+  }
+  if (settings.gatewayUser === settings.sandboxUser) {
+    throw new SettingsError(`gatewayUser and sandboxUser are both "${settings.sandboxUser}": the gateway needs a user of its own, or the agent can signal it`);
+  }
+  if (settings.bootGraceMaxSeconds < settings.bootGraceSeconds) {
+    throw new SettingsError(`bootGraceMaxSeconds (${settings.bootGraceMaxSeconds}) is below bootGraceSeconds (${settings.bootGraceSeconds}): expected at least the grace`);
+  }
+  if (settings.probationSeconds > 0 && settings.probationMaxSeconds < settings.probationSeconds) {
+    throw new SettingsError(`probationMaxSeconds (${settings.probationMaxSeconds}) is below probationSeconds (${settings.probationSeconds}): expected at least the cool-down`);
+  }
+  return settings;
+}
+
+/**
+ * The same rule by uid, once /etc/passwd has named them (boot): another name for uid 0, or
+ * the sandbox user's uid in root mode, is refused just as "root" is.
+ */
+export function gatewayUidProblem(gatewayUid: number, sandboxUid: number, rootMode: boolean): string | undefined {
+  if (gatewayUid === 0) return `gateway user has uid 0: expected an unprivileged user of the gateway's own (setting gatewayUser)`;
+  if (rootMode && gatewayUid === sandboxUid) {
+    return `gateway user has the sandbox user's uid ${sandboxUid}: the agent could signal it; expected a user of the gateway's own (setting gatewayUser)`;
+  }
+  return undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { FailedLayer, ProcessIdentity } from "./gateway-state.js";
 import { proveIdentity, readIdentity, signalProven } from "./identity.js";
 import { listenersOn } from "./listener.js";
 import { listProcesses, strayTargets } from "./process-tree.js";
+import { shortageOf } from "./resources.js";
 
 export interface GatewayProcessOptions {
   addon: NativeAddon;
@@ -25,9 +26,13 @@ export interface GatewayProcessOptions {
   stateFile: string;
 }
 
-export type SpawnOutcome = { ok: true; identity: ProcessIdentity } | { ok: false; layer: FailedLayer; message: string };
+export type SpawnOutcome =
+  | { ok: true; identity: ProcessIdentity }
+  | { ok: false; layer: FailedLayer; message: string; resource?: string };
 
 const PORT_RELEASE_MS = 5000;
+/** After SIGKILL a process ends at once unless it is stuck in the kernel (D state). */
+const EXIT_AFTER_KILL_MS = 30_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -41,8 +46,11 @@ export class GatewayProcesses {
       pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false);
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
-      const what = errno === constants.errno.ENOENT ? "not found" : "cannot be executed";
-      return { ok: false, layer: "launch failure", message: `'${launch.label}' ${what}: ${(error as Error).message}` };
+      const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
+      const resource = shortageOf(code);
+      const what = errno === constants.errno.ENOENT ? "not found" : resource !== undefined ? "cannot be started" : "cannot be executed";
+      const message = `'${launch.label}' ${what}: ${(error as Error).message}`;
+      return resource === undefined ? { ok: false, layer: "launch failure", message } : { ok: false, layer: "launch failure", message, resource };
     }
     // The start time never changes over the process's life (exec included); the uid is the
     // gateway's as soon as setpriv has switched, which proveIdentity waits for.
@@ -71,8 +79,11 @@ export class GatewayProcesses {
     }
   }
 
-  /** TERM to the group, the grace period, then SIGKILL for whatever of the tree is left. */
-  async stop(identity: ProcessIdentity, exited: Promise<ExitStatus>, progress: (message: string) => void): Promise<void> {
+  /**
+   * TERM to the group, the grace period, then SIGKILL for whatever of the tree is left.
+   * Resolves true when SIGKILL was needed (the gateway did not stop within the grace).
+   */
+  async stop(identity: ProcessIdentity, exited: Promise<ExitStatus>, progress: (message: string) => void): Promise<boolean> {
     if (proveIdentity(identity, { allowAnyUid: true })) {
       try {
         process.kill(-identity.pid, "SIGTERM");
@@ -84,8 +95,11 @@ export class GatewayProcesses {
     if (!graceful) progress(`gateway pid ${identity.pid} still running after ${this.o.stopGraceMs / 1000}s: SIGKILL`);
     const killed = this.killTree(identity);
     if (!graceful || killed > 0) progress(`killed ${killed} remaining process(es) of the gateway`);
-    await exited;
+    // Bounded, so that a process stuck in the kernel cannot wedge a restart or the shutdown.
+    const gone = await Promise.race([exited.then(() => true), sleep(EXIT_AFTER_KILL_MS).then(() => false)]);
+    if (!gone) progress(`gateway pid ${identity.pid} has not exited ${EXIT_AFTER_KILL_MS / 1000}s after SIGKILL (stuck in the kernel?): going on`);
     if (!(await this.waitPortFree())) progress(`port ${this.o.port} is still in use after ${PORT_RELEASE_MS / 1000}s`);
+    return !graceful;
   }
 
   /** A leftover identity from before a re-exec: stopped if it is still that process, never if the pid was recycled. */
@@ -106,6 +120,11 @@ export class GatewayProcesses {
       log(`stopped leftover gateway pid ${recorded.pid} from an earlier supervisor`);
       this.killTree(recorded);
     }
+  }
+
+  /** After the gateway ended by itself: SIGKILL to whatever it left behind; returns how many. */
+  killLeftovers(identity: ProcessIdentity): number {
+    return this.killTree(identity);
   }
 
   /** SIGKILL to the gateway's descendants, its group, and (root mode) every process of its uid. */

@@ -2,7 +2,9 @@
 // talk to it: states, identities, status reports and request outcomes.
 import type { Posture } from "../shared/settings.js";
 
-export type GatewayState = "starting" | "healthy" | "unhealthy" | "backing-off" | "quarantined" | "stopped";
+export type GatewayState = "starting" | "healthy" | "unhealthy" | "stopping" | "backing-off" | "quarantined" | "stopped";
+
+export const GATEWAY_STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "stopping", "backing-off", "quarantined", "stopped"];
 
 /** A process as proven by /proc: a pid alone can be recycled, pid + start time cannot. */
 export interface ProcessIdentity {
@@ -25,7 +27,16 @@ export interface StatusReport {
   gateway: (ProcessIdentity & { startedAt: string; uptimeSeconds: number }) | null;
   restarts: number;
   crashes: number;
+  /** Boots replaced because they never became healthy; they count towards quarantine like crashes. */
+  failedBoots: number;
   lastExit: LastExit | null;
+  /** When a quarantined gateway gets its next probation relaunch (ISO time); null if none is due. */
+  probationAt: string | null;
+  /**
+   * OpenClaw's restart-loop breaker as the supervisor reckons it by OpenClaw's own rule
+   * (docs/gateway-states.md): boots that ended uncleanly within its window.
+   */
+  breaker: { tripped: boolean; uncleanBoots: number; windowSeconds: number };
   /** Why the state is what it is, e.g. the quarantine reason or the next launch time. */
   detail: string | null;
   capabilities: {
@@ -55,13 +66,17 @@ export type ControlResult =
 
 export interface RestartRequest {
   timeoutMs: number;
+  /** Who asked, for the log (the exec'd command, a signal); at most MAX_FROM_CHARS. */
+  from?: string;
   /** Restart only if this is still the running gateway (compare-and-restart). */
   expect?: { pid: number; startTime: number };
 }
 
+export const MAX_FROM_CHARS = 200;
+
 /** What the control channel asks of the supervise loop; the loop owns all state. */
 export interface ControlHandler {
   restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult>;
-  stop(progress: (message: string) => void): Promise<ControlResult>;
+  stop(progress: (message: string) => void, from?: string): Promise<ControlResult>;
   status(): StatusReport;
 }

@@ -5,6 +5,7 @@ import { type ClientRequest, request } from "node:http";
 import type { ProcessIdentity } from "./gateway-state.js";
 import { proveIdentity } from "./identity.js";
 import { isListening, listenersOn } from "./listener.js";
+import { shortageOf } from "./resources.js";
 
 export interface ProbeResult {
   ok: boolean;
@@ -82,11 +83,32 @@ export interface HealthTarget {
 
 export interface HealthVerdict {
   healthy: boolean;
+  /** The probe could not run for want of a resource of PID 1's own: nothing is known. */
+  unknown?: true;
   layer?: "identity" | "listener" | "http";
   detail: string;
 }
 
+function couldNotRun(what: string, error: unknown): HealthVerdict {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  const short = shortageOf(code);
+  return { healthy: false, unknown: true, detail: `PID 1 could not ${what} (${short ?? code})` };
+}
+
+/**
+ * Identity, listener and HTTP proof. A proof PID 1 cannot make (a /proc read or a socket
+ * refused for want of descriptors, ports or buffers) is "unknown", never "unhealthy".
+ * Never throws.
+ */
 export async function proveHealthy(target: HealthTarget): Promise<HealthVerdict> {
+  try {
+    return await proveHealthyLayers(target);
+  } catch (error) {
+    return couldNotRun("read /proc", error);
+  }
+}
+
+async function proveHealthyLayers(target: HealthTarget): Promise<HealthVerdict> {
   const { identity, port, url, timeoutMs } = target;
   if (!proveIdentity(identity, { procDir: target.procDir })) {
     return { healthy: false, layer: "identity", detail: `pid ${identity.pid} (start time ${identity.startTime}) is gone or was replaced` };
@@ -102,6 +124,9 @@ export async function proveHealthy(target: HealthTarget): Promise<HealthVerdict>
     };
   }
   const probe = await probeHealth(url, timeoutMs);
+  if (!probe.ok && probe.status === undefined && shortageOf(probe.error) !== undefined) {
+    return { healthy: false, unknown: true, detail: `PID 1 could not open a socket for GET ${url} (${shortageOf(probe.error)})` };
+  }
   if (!probe.ok) {
     const answer = probe.status === undefined ? probe.error : `HTTP ${probe.status}`;
     return { healthy: false, layer: "http", detail: `GET ${url}: ${answer} (${probe.ms} ms)` };

@@ -15,6 +15,9 @@ export interface StatFields {
   session: number;
   /** Field 22: clock ticks after boot. */
   startTime: number;
+  /** Fields 14 and 15: CPU time in user and kernel mode, clock ticks (readable for any process). */
+  utime: number;
+  stime: number;
 }
 
 /**
@@ -44,6 +47,8 @@ export function parseStat(text: string): StatFields {
     pgrp: number(5),
     session: number(6),
     startTime: number(22),
+    utime: number(14),
+    stime: number(15),
   };
 }
 

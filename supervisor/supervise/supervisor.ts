@@ -1,25 +1,34 @@
-// The supervise loop (SPEC 4): it alone owns the gateway. It launches it, learns of its
-// exit from the reaper, judges its health, relaunches it after a crash with backoff or
-// quarantines it, and carries out what the control channel and signals ask for. The
-// process mechanics are gateway-process.ts, the probe schedule probe-timer.ts.
+// The supervise loop (SPEC 4): it alone owns the gateway. Every decision is the state
+// machine's (gateway-machine.ts); this driver only feeds it events (timers, the reaper,
+// probes, requests) and carries out its effects (launch, stop, probe, log, answer). The
+// process mechanics are gateway-process.ts, the proofs health.ts and progress.ts.
+//
+// PID 1 cannot crash: every handler that runs here (timer, child exit, probe, request,
+// signal) is contained. A failure becomes one log line, and the machine is fed what is
+// true (a probe that failed inside is "health unknown", an exit is still an exit).
 import { join } from "node:path";
+import { constants } from "node:os";
 import { log } from "../shared/log.js";
 import type { Launch } from "../init/init-loop.js";
 import { decodeWaitStatus, describeStatus, type ExitStatus } from "../init/wait-status.js";
-import { CrashHistory, type CrashPolicy } from "./crash-policy.js";
+import { injectFault } from "./faults.js";
+import {
+  breakerOf,
+  initialState,
+  isRunningPhase,
+  transition,
+  type Effect,
+  type MachineConfig,
+  type MachineEvent,
+  type MachineState,
+  type Timers,
+} from "./gateway-machine.js";
 import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.js";
-import type {
-  ControlHandler,
-  ControlResult,
-  FailedLayer,
-  GatewayState,
-  LastExit,
-  ProcessIdentity,
-  RestartRequest,
-  StatusReport,
-} from "./gateway-state.js";
-import { proveHealthy, type HealthVerdict } from "./health.js";
-import { ProbeTimer } from "./probe-timer.js";
+import type { ControlHandler, ControlResult, FailedLayer, ProcessIdentity, RestartRequest, StatusReport } from "./gateway-state.js";
+import { proveHealthy } from "./health.js";
+import { proveIdentity } from "./identity.js";
+import { ProgressMeter } from "./progress.js";
+import { shortageOf } from "./resources.js";
 
 /** A launch is prepared afresh every time: config re-verified, guards re-staged. */
 export type PreparedLaunch = { ok: true; launch: Launch } | { ok: false; layer: FailedLayer; message: string };
@@ -29,65 +38,78 @@ export interface SuperviseOptions extends GatewayProcessOptions {
   /** Runs once the gateway process exists (capability report); returns the capabilities it kept. */
   afterLaunch: (pid: number) => Promise<string[] | undefined>;
   healthUrl: string;
-  policy: CrashPolicy;
-  bootGraceMs: number;
-  probeIntervalMs: number;
+  machine: MachineConfig;
   probeTimeoutMs: number;
-  unhealthyThreshold: number;
   staticStatus: Pick<StatusReport, "mode" | "posture"> & { supervisorKept: string[] };
 }
 
 interface Running {
+  launch: number;
   identity: ProcessIdentity;
   launchedAt: number;
-  healthySince: number | undefined;
-  failedProbes: number;
   kept: string[] | null;
-  /** Set when the supervisor itself ends this gateway: its exit is then never a crash. */
-  expectedExit: boolean;
+  meter: ProgressMeter;
   exited: Promise<ExitStatus>;
   resolveExit: (status: ExitStatus) => void;
 }
 
-/** While starting, probes are frequent so a restart is answered as soon as the gateway is up. */
-const STARTING_PROBE_MS = 25;
+interface Waiting {
+  resolve: (result: ControlResult) => void;
+  progress: (message: string) => void;
+}
+
+/** Beyond its own timeout a probe gets this long before the driver calls it lost. */
+const PROBE_LOST_MS = 5000;
+/** Beyond the stop grace, shutdown waits this long for the machine before PID 1 goes on. */
+const SHUTDOWN_MARGIN_MS = 40_000;
+const TIMER_NAMES: ReadonlyArray<keyof Timers> = ["probe", "grace", "relaunch", "probation"];
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0] ?? "";
+}
+
+/** Runs a handler; a failure is one log line, then `recover` puts the truth back. */
+export function contained(what: string, handler: () => void, recover?: () => void): void {
+  try {
+    handler();
+  } catch (error) {
+    log(`internal error in ${what}: ${oneLine(error)}${recover ? "; recovered" : ""}`);
+    if (recover === undefined) return;
+    try {
+      recover();
+    } catch (again) {
+      log(`internal error recovering from it in ${what}: ${oneLine(again)}`);
+    }
+  }
+}
 
 export class GatewaySupervisor implements ControlHandler {
-  private state: GatewayState = "stopped";
+  private m: MachineState;
+  private readonly queue: MachineEvent[] = [];
+  private draining = false;
+  private readonly timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
+  /** Timer keys (with their due time) that fired: never re-armed for the same time. */
+  private readonly fired = new Set<string>();
   private running: Running | undefined;
-  private detail: string | null = null;
-  /** Launches so far; every one after the first is a restart, whatever caused it. */
-  private launches = 0;
-  private crashes = 0;
-  private lastExit: LastExit | null = null;
-  private readonly history: CrashHistory;
-  private relaunchTimer: NodeJS.Timeout | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextRequestId = 1;
   private readonly processes: GatewayProcesses;
-  private readonly prober: ProbeTimer<{ running: Running; verdict: HealthVerdict }>;
-  private inFlight: { kind: "restart" | "stop"; done: Promise<ControlResult> } | undefined;
-  private shuttingDown = false;
-  /** Re-checked on every state change and gateway exit (restart requests waiting for health). */
-  private readonly waiters = new Set<() => void>();
+  private readonly settledWaiters = new Set<() => void>();
 
   constructor(private readonly o: SuperviseOptions) {
-    this.history = new CrashHistory(o.policy);
+    this.m = initialState(o.machine);
     this.processes = new GatewayProcesses(o);
-    this.prober = new ProbeTimer(
-      async () => {
-        const running = this.running;
-        if (running === undefined) return undefined;
-        const verdict = await proveHealthy({ identity: running.identity, port: o.port, url: o.healthUrl, timeoutMs: o.probeTimeoutMs });
-        return { running, verdict };
-      },
-      ({ running, verdict }) => this.judge(running, verdict),
-    );
   }
 
   /** First launch at boot; a leftover gateway of an earlier supervisor is stopped first. */
   async start(): Promise<void> {
-    await this.processes.stopLeftover();
-    const result = this.launch();
-    if (!result.ok) this.handleFailedLaunch(result.layer, result.message);
+    try {
+      await this.processes.stopLeftover();
+    } catch (error) {
+      log(`internal error stopping a leftover gateway: ${oneLine(error)}`);
+    }
+    this.dispatch({ type: "boot" });
   }
 
   /** Called by the reaper for every reaped child; only the gateway matters here. */
@@ -96,232 +118,334 @@ export class GatewaySupervisor implements ControlHandler {
     if (running === undefined || running.identity.pid !== pid) return;
     const status = decodeWaitStatus(rawStatus);
     this.running = undefined;
-    this.prober.clear();
-    this.processes.forget();
-    this.lastExit = { description: describeStatus(status), at: new Date().toISOString(), expected: running.expectedExit };
     running.resolveExit(status);
-    for (const check of [...this.waiters]) check();
-    if (running.expectedExit || this.shuttingDown) return;
-    this.crashes++;
-    const decision = this.history.recordCrash(Date.now());
-    if (decision.kind === "quarantine") {
-      this.setState("quarantined", `${decision.reason}; last exit: ${this.lastExit.description}; waiting for supervisor restart`);
-      log(`gateway pid ${pid} ${this.lastExit.description}: quarantined (${decision.reason}); no relaunch until 'supervisor restart'`);
-      return;
-    }
-    this.setState("backing-off", `relaunch in ${decision.delayMs / 1000}s after: ${this.lastExit.description}`);
-    log(`gateway pid ${pid} ${this.lastExit.description} unexpectedly: relaunch in ${decision.delayMs / 1000}s`);
-    this.relaunchTimer = setTimeout(() => {
-      this.relaunchTimer = undefined;
-      const result = this.launch();
-      if (!result.ok) this.handleFailedLaunch(result.layer, result.message);
-    }, decision.delayMs);
+    const exit: MachineEvent = {
+      type: "exit",
+      launch: running.launch,
+      description: describeStatus(status),
+      // What OpenClaw records as a completed stop: it exited by itself, 0, or on SIGTERM.
+      clean: status.code === 0 || status.signal === constants.signals.SIGTERM,
+    };
+    contained(
+      "the child-exit handler",
+      () => {
+        injectFault("reaped");
+        this.processes.forget();
+        this.dispatch(exit);
+      },
+      () => this.dispatch(exit),
+    );
   }
 
   restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult> {
+    injectFault("request");
     if (request.expect) {
-      const current = this.running?.identity;
-      if (current === undefined || current.pid !== request.expect.pid || current.startTime !== request.expect.startTime) {
+      const current = this.m.gateway?.identity;
+      if (current == null || current.pid !== request.expect.pid || current.startTime !== request.expect.startTime) {
         return Promise.resolve(fail("stale request", `pid ${request.expect.pid} with start time ${request.expect.startTime} is not the running gateway; nothing was signalled`));
       }
     }
-    // Concurrent requests share the one restart under way: never two gateways.
-    if (this.inFlight?.kind === "restart") {
-      progress("joining the restart already under way");
-      return this.inFlight.done;
-    }
-    if (this.inFlight) return Promise.resolve(fail("busy", "a stop is under way"));
-    if (this.shuttingDown) return Promise.resolve(fail("unavailable", "the supervisor is shutting down"));
-    const done = this.doRestart(request.timeoutMs, progress).finally(() => (this.inFlight = undefined));
-    this.inFlight = { kind: "restart", done };
-    return done;
+    return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
   }
 
-  stop(progress: (message: string) => void): Promise<ControlResult> {
-    if (this.inFlight) return Promise.resolve(fail("busy", `a ${this.inFlight.kind} is under way`));
-    const done = (async (): Promise<ControlResult> => {
-      this.cancelRelaunch();
-      const identity = this.running?.identity ?? null;
-      await this.stopGateway(progress);
-      this.setState("stopped", "stopped on request; 'supervisor restart' starts it again");
-      return { ok: true, gateway: identity };
-    })().finally(() => (this.inFlight = undefined));
-    this.inFlight = { kind: "stop", done };
-    return done;
+  stop(progress: (message: string) => void, from?: string): Promise<ControlResult> {
+    injectFault("request");
+    return this.ask("stop", from ?? "a control request", 0, progress);
   }
 
   /** SIGHUP: the same path as a restart request. */
   restartFromSignal(): void {
-    void this.restart({ timeoutMs: this.o.bootGraceMs }, (message) => log(`restart (SIGHUP): ${message}`)).then((result) => {
-      log(result.ok ? `restart (SIGHUP): gateway pid ${result.gateway?.pid} is healthy` : `restart (SIGHUP) failed (${result.layer}): ${result.message}`);
+    contained("the SIGHUP handler", () => {
+      injectFault("signal");
+      const timeoutMs = this.o.machine.bootGraceMaxMs;
+      void this.ask("restart", "signal SIGHUP", timeoutMs, (message) => log(`restart (SIGHUP): ${message}`)).then((result) => {
+        log(result.ok ? `restart (SIGHUP): gateway pid ${result.gateway?.pid} is healthy` : `restart (SIGHUP) failed (${result.layer}): ${result.message}`);
+      });
     });
   }
 
   /** Passes a signal on to the gateway's process group, after proving who it is. */
   forward(signal: NodeJS.Signals): void {
-    if (this.running !== undefined) this.processes.forward(this.running.identity, signal);
+    contained(`forwarding ${signal}`, () => {
+      injectFault("signal");
+      if (this.running !== undefined) this.processes.forward(this.running.identity, signal);
+    });
   }
 
   /** Graceful shutdown of the gateway for PID 1's own exit; resolves with its exit status. */
   async shutdown(): Promise<ExitStatus | undefined> {
-    this.shuttingDown = true;
-    this.cancelRelaunch();
     const running = this.running;
+    const settled = this.whenSettled();
+    this.dispatch({ type: "shutdown" });
+    const bound = this.o.stopGraceMs + SHUTDOWN_MARGIN_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), bound)));
+    if ((await Promise.race([settled, late])) === "late") log(`shutdown: the gateway's stop did not settle within ${bound / 1000}s; going on`);
+    clearTimeout(timer);
     if (running === undefined) return undefined;
-    await this.stopGateway((message) => log(`shutdown: ${message}`));
-    return running.exited;
+    return Promise.race([running.exited, Promise.resolve(undefined)]);
   }
 
   status(): StatusReport {
-    const running = this.running;
+    injectFault("status");
+    const m = this.m;
+    const now = Date.now();
+    const g = m.gateway;
+    const identity = g?.identity ?? null;
+    let state = m.phase;
+    let detail = m.detail;
+    // Never call a gateway healthy that is gone (its exit may still be on its way here).
+    if (state === "healthy" && identity !== null && !this.stillThere(identity)) {
+      state = "unhealthy";
+      detail = `gateway pid ${identity.pid} is gone; its exit is being handled`;
+    }
     return {
-      state: this.state,
-      gateway: running
+      state,
+      gateway: identity
         ? {
-            ...running.identity,
-            startedAt: new Date(running.launchedAt).toISOString(),
-            uptimeSeconds: Math.round((Date.now() - running.launchedAt) / 1000),
+            ...identity,
+            startedAt: new Date(g!.launchedAt).toISOString(),
+            uptimeSeconds: Math.round((now - g!.launchedAt) / 1000),
           }
         : null,
-      restarts: Math.max(0, this.launches - 1),
-      crashes: this.crashes,
-      lastExit: this.lastExit,
-      detail: this.detail,
-      capabilities: { gatewayKept: running?.kept ?? null, supervisorKept: this.o.staticStatus.supervisorKept },
+      restarts: Math.max(0, m.launches - 1),
+      crashes: m.crashes,
+      failedBoots: m.failedBoots,
+      lastExit: m.lastExit,
+      probationAt: m.timers.probation !== undefined ? new Date(m.timers.probation).toISOString() : null,
+      breaker: breakerOf(m, now),
+      detail,
+      capabilities: { gatewayKept: this.running?.kept ?? null, supervisorKept: this.o.staticStatus.supervisorKept },
       mode: this.o.staticStatus.mode,
       posture: this.o.staticStatus.posture,
     };
   }
 
-  private async doRestart(timeoutMs: number, progress: (message: string) => void): Promise<ControlResult> {
-    const deadline = Date.now() + timeoutMs;
-    this.cancelRelaunch();
-    if (this.running) {
-      progress(`stopping gateway pid ${this.running.identity.pid}`);
-      await this.stopGateway(progress);
+  /** Whether the identity is still live; a /proc read PID 1 cannot make proves nothing against it. */
+  private stillThere(identity: ProcessIdentity): boolean {
+    try {
+      return proveIdentity(identity);
+    } catch {
+      return true;
     }
-    // An explicit restart is what lifts a quarantine.
-    this.history.reset();
-    const launched = this.launch();
-    if (!launched.ok) {
-      this.handleFailedLaunch(launched.layer, launched.message);
-      return fail(launched.layer, launched.message);
-    }
-    progress(`launched gateway pid ${launched.identity.pid}; waiting until it is healthy`);
-    const healthy = await this.waitHealthy(launched.identity, deadline);
-    if (healthy) return { ok: true, gateway: launched.identity };
-    const now = this.running?.identity.pid === launched.identity.pid ? `state ${this.state}` : "it exited";
-    return fail("health timeout", `gateway pid ${launched.identity.pid} not healthy within ${Math.round(timeoutMs / 1000)}s (${now})`);
   }
 
-  private launch(): { ok: true; identity: ProcessIdentity } | { ok: false; layer: FailedLayer; message: string } {
-    // A restart that was under way when PID 1 was told to shut down must not start another.
-    if (this.shuttingDown) return { ok: false, layer: "unavailable", message: "the supervisor is shutting down" };
-    const prepared = this.o.prepareLaunch();
-    if (!prepared.ok) return prepared;
-    const spawned = this.processes.spawn(prepared.launch);
-    if (!spawned.ok) return spawned;
-    const { identity } = spawned;
-    const pid = identity.pid;
-    this.launches++;
+  private ask(kind: "restart" | "stop", from: string, timeoutMs: number, progress: (message: string) => void): Promise<ControlResult> {
+    const id = this.nextRequestId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, { resolve, progress });
+      this.dispatch({ type: "request", id, kind, from, timeoutMs });
+    });
+  }
+
+  /** Resolves once the machine is stopped for good (shutdown) or has nothing to stop. */
+  private whenSettled(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.m.shuttingDown && this.m.phase !== "stopping" && !isRunningPhase(this.m.phase)) {
+          this.settledWaiters.delete(check);
+          resolve();
+        }
+      };
+      this.settledWaiters.add(check);
+    });
+  }
+
+  // --- the loop: events in, effects out ---------------------------------------------------
+
+  /** Feeds one event; events raised while effects run are queued and fed in order. */
+  private dispatch(event: MachineEvent): void {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        const current = next;
+        contained(`the supervision of event ${current.type}`, () => {
+          const { state, effects } = transition(this.m, current, Date.now(), this.o.machine);
+          this.m = state;
+          for (const effect of effects) contained(`effect ${effect.kind}`, () => this.perform(effect));
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+    contained("the timers", () => this.syncTimers());
+    for (const check of [...this.settledWaiters]) check();
+  }
+
+  private perform(effect: Effect): void {
+    switch (effect.kind) {
+      case "log":
+        return log(effect.message, effect.security ? "[SECURITY]" : "[supervisor]");
+      case "progress":
+        return this.waiting.get(effect.id)?.progress(effect.message);
+      case "answer": {
+        const waiting = this.waiting.get(effect.id);
+        this.waiting.delete(effect.id);
+        return waiting?.resolve(effect.result);
+      }
+      case "launch":
+        return this.launch(effect.launch);
+      case "stop":
+        return void this.stopGateway(effect.launch);
+      case "clean-up": {
+        const killed = this.processes.killLeftovers(effect.identity);
+        if (killed > 0) log(`killed ${killed} process(es) left behind by gateway pid ${effect.identity.pid}`);
+        return;
+      }
+      case "probe":
+        return void this.probe(effect.launch, effect.identity, effect.starting);
+    }
+  }
+
+  /** Timers follow the machine's state: what is due when (and each request's deadline). */
+  private syncTimers(): void {
+    const want = new Map<string, number>();
+    for (const name of TIMER_NAMES) {
+      const at = this.m.timers[name];
+      if (at !== undefined) want.set(name, at);
+    }
+    for (const r of this.m.requests) if (r.deadline !== null) want.set(`request:${r.id}`, r.deadline);
+    for (const [key, timer] of this.timers) {
+      if (want.get(key) !== timer.at) {
+        clearTimeout(timer.handle);
+        this.timers.delete(key);
+      }
+    }
+    for (const key of [...this.fired]) if (want.get(key.slice(0, key.lastIndexOf("@"))) === undefined) this.fired.delete(key);
+    for (const [key, at] of want) {
+      if (this.timers.has(key) || this.fired.has(`${key}@${at}`)) continue;
+      const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+      const handle = setTimeout(() => this.timerFired(key, at), delay);
+      this.timers.set(key, { at, handle });
+    }
+  }
+
+  private timerFired(key: string, at: number): void {
+    this.timers.delete(key);
+    this.fired.add(`${key}@${at}`);
+    const event = timerEvent(key);
+    contained(
+      `the ${key} timer`,
+      () => {
+        injectFault("timer");
+        this.dispatch(event);
+      },
+      () => this.dispatch(event),
+    );
+  }
+
+  // --- effects ----------------------------------------------------------------------------
+
+  private launch(launch: number): void {
+    let failed: MachineEvent | undefined;
+    try {
+      const prepared = this.o.prepareLaunch();
+      if (!prepared.ok) {
+        failed = launchFailed(prepared.layer, prepared.message, shortageOf(prepared.message));
+      } else {
+        const spawned = this.processes.spawn(prepared.launch);
+        if (!spawned.ok) {
+          failed = launchFailed(spawned.layer, spawned.message, spawned.resource);
+        } else {
+          this.started(launch, spawned.identity);
+          return;
+        }
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      failed = launchFailed("launch failure", oneLine(error), shortageOf(code ?? oneLine(error)));
+    }
+    this.dispatch(failed);
+  }
+
+  private started(launch: number, identity: ProcessIdentity): void {
     let resolveExit!: (status: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((resolve) => (resolveExit = resolve));
-    this.running = { identity, launchedAt: Date.now(), healthySince: undefined, failedProbes: 0, kept: null, expectedExit: false, exited, resolveExit };
-    this.setState("starting", `launched; boot grace ${this.o.bootGraceMs / 1000}s`);
-    void this.o.afterLaunch(pid).then((kept) => {
-      if (this.running?.identity.pid === pid && kept !== undefined) this.running.kept = kept;
-    });
-    this.prober.schedule(STARTING_PROBE_MS);
-    return { ok: true, identity };
+    const running: Running = {
+      launch,
+      identity,
+      launchedAt: Date.now(),
+      kept: null,
+      meter: new ProgressMeter(identity.pid, identity.startTime),
+      exited,
+      resolveExit,
+    };
+    this.running = running;
+    this.dispatch({ type: "launched", identity });
+    void this.o.afterLaunch(identity.pid).then(
+      (kept) => {
+        if (this.running === running && kept !== undefined) running.kept = kept;
+      },
+      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${oneLine(error)}`),
+    );
   }
 
-  private handleFailedLaunch(layer: FailedLayer, message: string): void {
-    if (this.shuttingDown) return;
-    this.crashes++;
-    const decision = this.history.recordCrash(Date.now());
-    const line = layer === "guards missing" ? `refusing unguarded gateway relaunch: ${message}` : `gateway launch failed (${layer}): ${message}`;
-    log(line, layer === "guards missing" || layer === "config integrity" ? "[SECURITY]" : "[supervisor]");
-    if (decision.kind === "quarantine") {
-      this.setState("quarantined", `${decision.reason}; last failure: ${line}`);
-      return;
+  /** Stops the gateway of `launch`; the machine hears "stop-done" whatever happens here. */
+  private async stopGateway(launch: number): Promise<void> {
+    const running = this.running?.launch === launch ? this.running : undefined;
+    let forced = false;
+    const progress = (message: string): void => {
+      log(`stop: ${message}`);
+      for (const r of this.m.requests) this.waiting.get(r.id)?.progress(message);
+    };
+    try {
+      if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress);
+    } catch (error) {
+      log(`internal error stopping gateway pid ${running?.identity.pid}: ${oneLine(error)}`);
+      forced = true;
     }
-    this.setState("backing-off", `retry in ${decision.delayMs / 1000}s after: ${line}`);
-    this.relaunchTimer = setTimeout(() => {
-      this.relaunchTimer = undefined;
-      const result = this.launch();
-      if (!result.ok) this.handleFailedLaunch(result.layer, result.message);
-    }, decision.delayMs);
+    this.dispatch({ type: "stop-done", launch, forced });
   }
 
-  /** Stops the running gateway; its exit is recorded as expected, never as a crash. */
-  private async stopGateway(progress: (message: string) => void): Promise<void> {
-    const running = this.running;
-    if (running === undefined) return;
-    running.expectedExit = true;
-    this.prober.clear();
-    await this.processes.stop(running.identity, running.exited, progress);
-  }
-
-  /** What a probe's verdict means for the gateway it was about. */
-  private judge(running: Running, result: HealthVerdict): void {
-    if (this.running !== running || running.expectedExit) return;
-    const now = Date.now();
-    if (result.healthy) {
-      running.failedProbes = 0;
-      running.healthySince ??= now;
-      if (this.state !== "healthy") {
-        this.setState("healthy", null);
-        log(`gateway pid ${running.identity.pid} is healthy (${now - running.launchedAt} ms after launch)`);
+  private async probe(launch: number, identity: ProcessIdentity, starting: boolean): Promise<void> {
+    const events: MachineEvent[] = [];
+    try {
+      injectFault("probe");
+      const running = this.running;
+      if (starting && running?.launch === launch) {
+        const progress = running.meter.sample(Date.now());
+        if (progress !== undefined) events.push({ type: "progress", launch, what: progress });
       }
-      if (now - running.healthySince >= this.o.policy.stableAfterMs) this.history.recordStable();
-      this.prober.schedule(this.o.probeIntervalMs);
-      return;
+      const lostAfter = this.o.probeTimeoutMs + PROBE_LOST_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
+      const verdict = await Promise.race([
+        proveHealthy({ identity, port: this.o.port, url: this.o.healthUrl, timeoutMs: this.o.probeTimeoutMs }),
+        lost,
+      ]);
+      clearTimeout(timer);
+      if (verdict === undefined) {
+        events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe did not finish within ${lostAfter} ms` });
+      } else {
+        const result = verdict.healthy ? "healthy" : verdict.unknown ? "unknown" : "failed";
+        events.push({ type: "probe-result", launch, verdict: result, detail: verdict.detail, ...(verdict.layer ? { layer: verdict.layer } : {}) });
+      }
+    } catch (error) {
+      log(`internal error in the health probe: ${oneLine(error)}; health unknown until the next probe`);
+      events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${oneLine(error)}` });
     }
-    if (this.state === "starting") {
-      if (now - running.launchedAt < this.o.bootGraceMs) return this.prober.schedule(STARTING_PROBE_MS);
-      return this.watchdogRestart(running, `not healthy within the boot grace of ${this.o.bootGraceMs / 1000}s (${result.detail})`);
-    }
-    running.failedProbes++;
-    this.setState("unhealthy", `${running.failedProbes} failed probe(s): ${result.detail}`);
-    if (running.failedProbes >= this.o.unhealthyThreshold) {
-      return this.watchdogRestart(running, `${running.failedProbes} failed probes in a row (${result.detail})`);
-    }
-    this.prober.schedule(this.o.probeIntervalMs);
+    for (const event of events) this.dispatch(event);
   }
+}
 
-  private watchdogRestart(running: Running, why: string): void {
-    log(`watchdog: gateway pid ${running.identity.pid} ${why}: replacing it`);
-    void this.restart({ timeoutMs: this.o.bootGraceMs }, (message) => log(`watchdog: ${message}`));
+function timerEvent(key: string): MachineEvent {
+  if (key.startsWith("request:")) return { type: "request-deadline", id: Number(key.slice("request:".length)) };
+  switch (key as keyof Timers) {
+    case "probe":
+      return { type: "probe-due" };
+    case "grace":
+      return { type: "grace-expired" };
+    case "relaunch":
+      return { type: "relaunch-due" };
+    case "probation":
+      return { type: "probation-due" };
   }
+}
 
-  private waitHealthy(identity: ProcessIdentity, deadline: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const finish = (healthy: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(healthy);
-      };
-      const check = (): void => {
-        if (this.running?.identity.pid !== identity.pid) finish(false);
-        else if (this.state === "healthy") finish(true);
-        else if (Date.now() >= deadline) finish(false);
-      };
-      const timer = setTimeout(check, Math.max(0, deadline - Date.now()));
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  private cancelRelaunch(): void {
-    if (this.relaunchTimer) clearTimeout(this.relaunchTimer);
-    this.relaunchTimer = undefined;
-  }
-
-  private setState(state: GatewayState, detail: string | null): void {
-    this.state = state;
-    this.detail = detail;
-    for (const check of [...this.waiters]) check();
-  }
+function launchFailed(layer: FailedLayer, message: string, resource: string | undefined): MachineEvent {
+  return resource === undefined ? { type: "launch-failed", layer, message } : { type: "launch-failed", layer, message, resource };
 }
 
 function fail(layer: FailedLayer, message: string): ControlResult {

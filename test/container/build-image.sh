@@ -52,9 +52,12 @@ cp "$NODE_BIN" "$CTX/node"
 mkdir -p "$CTX/preloads" "$CTX/test-gateway"
 cp "$ROOT"/preloads/*.js "$CTX/preloads/"
 cp "$ROOT/test/gateway/server.js" "$CTX/test-gateway/server.js"
+# The fault-injection bundle (tests only; build.mjs writes it beside the executables).
+[ -f "$ROOT/dist/supervisor-faults.cjs" ] || die "$ROOT/dist/supervisor-faults.cjs not found; build it first: node build.mjs"
+cp "$ROOT/dist/supervisor-faults.cjs" "$CTX/test-gateway/supervisor-faults.cjs"
 # COPY keeps the mode, and a later RUN chmod would duplicate the binaries in another layer.
 chmod 0755 "$CTX/supervisor" "$CTX/node"
-chmod 0644 "$CTX"/preloads/*.js "$CTX/test-gateway/server.js"
+chmod 0644 "$CTX"/preloads/*.js "$CTX/test-gateway/server.js" "$CTX/test-gateway/supervisor-faults.cjs"
 
 OLD_ID=$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)
 log "building $TAG from $BASE with $BIN"

@@ -41,6 +41,8 @@ function ensureOpenClawImage(): string {
 interface Status {
   state: string;
   gateway: { pid: number; startTime: number; uid: number } | null;
+  crashes: number;
+  breaker: { tripped: boolean; uncleanBoots: number; windowSeconds: number };
 }
 
 async function status(name: string): Promise<Status> {
@@ -48,9 +50,9 @@ async function status(name: string): Promise<Status> {
   return JSON.parse(res.stdout) as Status;
 }
 
-async function waitHealthy(name: string): Promise<Status> {
+async function waitHealthy(name: string, notPid?: number): Promise<Status> {
   let last: Status | undefined;
-  await waitFor(async () => (last = await status(name)).state === "healthy", HEALTHY_TIMEOUT_MS, 500).catch(async (error) => {
+  await waitFor(async () => (last = await status(name)).state === "healthy" && last.gateway?.pid !== notPid, HEALTHY_TIMEOUT_MS, 500).catch(async (error) => {
     throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}\n--- logs of ${name}:\n${await logs(name)}`);
   });
   return last!;
@@ -179,4 +181,42 @@ describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the su
     expect(answer.ok).toBe(true);
     await expectReplaced(before.gateway!.pid, answer);
   }, 240_000);
+
+  // OpenClaw's own supervision contract (supervise/openclaw-contract.ts, docs/gateway-states.md).
+  it("`openclaw gateway restart` and `stop` in a sandbox shell answer that the external supervisor owns them", async () => {
+    for (const action of ["restart", "stop"]) {
+      const result = await sandboxShell(name, `openclaw gateway ${action}`);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("OpenClaw gateway lifecycle is managed by an external supervisor (OPENCLAW_SUPERVISOR_MODE=external)");
+      expect(result.stderr).toContain(`'supervisor ${action}'`);
+    }
+    // The gateway itself runs in external mode, without respawning itself.
+    const env = await exec(name, ["sh", "-c", `tr '\\0' '\\n' < /proc/${(await status(name)).gateway!.pid}/environ | grep '^OPENCLAW_' | sort`], { user: "gateway" });
+    expect(env.stdout).toContain("OPENCLAW_NO_RESPAWN=1\n");
+    expect(env.stdout).toContain("OPENCLAW_SUPERVISOR_MODE=external\n");
+  });
+
+  it("restarts by the supervisor are clean boots: OpenClaw's restart-loop breaker never trips", async () => {
+    for (let i = 0; i < 3; i++) {
+      const restart = await exec(name, ["supervisor", "restart", "--json", "--timeout", "150"], { timeoutMs: 180_000 });
+      expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+    }
+    const after = await status(name);
+    expect(after.breaker).toEqual({ tripped: false, uncleanBoots: 0, windowSeconds: 300 });
+    expect(await logs(name)).not.toContain("restart-loop breaker tripped");
+  }, 600_000);
+
+  it("a kill -9 loop trips OpenClaw's restart-loop breaker, and `supervisor status` says so", async () => {
+    for (let kill = 1; kill <= 3; kill++) {
+      const victim = await waitHealthy(name);
+      expect((await exec(name, ["kill", "-9", String(victim.gateway!.pid)])).code).toBe(0);
+      await waitHealthy(name, victim.gateway!.pid);
+    }
+    const after = await status(name);
+    expect(after.breaker).toEqual({ tripped: true, uncleanBoots: 3, windowSeconds: 300 });
+    expect(after.crashes).toBe(3);
+    await waitFor(async () => (await logs(name)).includes("restart-loop breaker tripped: 3 unclean boot(s) within 300000ms"), 30_000, 500);
+    const text = await exec(name, ["supervisor", "status"]);
+    expect(text.stdout).toContain("breaker       tripped (3 unclean gateway boot(s) within 300s)");
+  }, 600_000);
 });

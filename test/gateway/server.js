@@ -26,7 +26,11 @@
 //                  (default 600000) so that a failed test cannot leak it forever.
 //   ignore-term    ignore SIGTERM
 //   exit0-on-term  exit 0 at once on SIGTERM
-//   slow-start     wait TEST_GATEWAY_START_DELAY_MS (default 3000) before listening
+//   slow-start     wait TEST_GATEWAY_START_DELAY_MS (default 3000) before listening, idle
+//   busy-start     the same, but computing all the time (a slow boot that makes progress)
+// TEST_GATEWAY_MODE_FILE names a file read at each start (missing: nothing) whose content adds
+// modes in the same syntax, plus `start-delay-ms=N`: tests change it between launches of one
+// container, e.g. to make only the gateway launched by a restart fail.
 // Default SIGTERM: close the server and all its connections, then exit 0.
 //
 // Logs one stdout line per event, prefixed `[test-gateway] `; tests wait for
@@ -44,7 +48,7 @@
 
   const HOST = '127.0.0.1';
   const ACTIONS = ['crash', 'exit0', 'hang', 'deaf', 'daemon-child', 'ignore-term', 'exit0-on-term'];
-  const ENV_ONLY = ['slow-start'];
+  const ENV_ONLY = ['slow-start', 'busy-start'];
 
   const log = (message) => process.stdout.write(`[test-gateway] ${message}\n`);
   const exit = (code, why) => {
@@ -58,12 +62,17 @@
   };
 
   const port = parsePort(process.argv.slice(2));
-  const modes = (process.env.TEST_GATEWAY_MODE ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const fromFile = readModeFile(process.env.TEST_GATEWAY_MODE_FILE);
+  const settings = `${process.env.TEST_GATEWAY_MODE ?? ''},${fromFile}`.split(',').map((m) => m.trim()).filter(Boolean);
+  const startDelaySetting = settings.find((m) => m.startsWith('start-delay-ms='));
+  const modes = settings.filter((m) => !m.startsWith('start-delay-ms='));
   for (const mode of modes) {
     if (!ACTIONS.includes(mode) && !ENV_ONLY.includes(mode)) exit(64, `unknown TEST_GATEWAY_MODE '${mode}'`);
   }
   const delayMs = numberFromEnv('TEST_GATEWAY_DELAY_MS', 0);
-  const startDelayMs = numberFromEnv('TEST_GATEWAY_START_DELAY_MS', 3000);
+  const startDelayMs = startDelaySetting
+    ? Number(startDelaySetting.slice('start-delay-ms='.length))
+    : numberFromEnv('TEST_GATEWAY_START_DELAY_MS', 3000);
   const daemonTtlMs = numberFromEnv('TEST_GATEWAY_DAEMON_TTL_MS', 600000);
 
   const auth = readToken();
@@ -91,6 +100,17 @@
   if (modes.includes('slow-start')) {
     log(`slow-start: listening in ${startDelayMs} ms`);
     setTimeout(listen, startDelayMs);
+  } else if (modes.includes('busy-start')) {
+    log(`busy-start: computing, listening in ${startDelayMs} ms`);
+    const until = Date.now() + startDelayMs;
+    // Short slices of work, so SIGTERM is still handled while it boots.
+    const work = () => {
+      const slice = Date.now() + 20;
+      while (Date.now() < slice) Math.sqrt(Math.random());
+      if (Date.now() < until) setImmediate(work);
+      else listen();
+    };
+    work();
   } else {
     listen();
   }
@@ -218,6 +238,16 @@
       exit(64, `--port must be 1-65534 (port+1 is the daemon child's), got '${value}'`);
     }
     return parsed;
+  }
+
+  function readModeFile(file) {
+    if (!file) return '';
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      if (err.code === 'ENOENT') return '';
+      exit(64, `TEST_GATEWAY_MODE_FILE ${file}: ${err.code}`);
+    }
   }
 
   function readToken() {

@@ -261,6 +261,7 @@ describe("engines", () => {
       expect(env).toContain(`${name}=`);
     }
     expect(env).toContain("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    expect(env).toContain("SUPERVISOR_REQUEST_FROM=sandboxctl");
     // Every variable has a value: a bare `--env NAME` would copy the engine CLI's own.
     expect(env.every((entry) => entry.includes("="))).toBe(true);
     expect(env).toHaveLength(CONTAINER_ENV.length);

@@ -229,11 +229,11 @@ describe.skipIf(!dockerAvailable())("sandboxctl against containers (amd64)", () 
     const answer = await exec(nonRoot, ["node", "-e", probe], { input: token.stdout });
     expect(answer.stdout.trim()).toBe("200");
 
-    // No token file: exit 1, and the line names the file, never a token.
+    // No token file: it waits --timeout for one, then exit 1; the line names the file, never a token.
     await exec(name, ["rm", "-f", "/tmp/nemoclaw-gateway-token.env"]);
-    const missing = await sandboxctl(["token", name]);
+    const missing = await sandboxctl(["token", name, "--timeout", "2"]);
     expect([missing.code, missing.stdout]).toEqual([1, ""]);
-    expect(missing.stderr).toContain("has no gateway token: /tmp/nemoclaw-gateway-token.env does not exist");
+    expect(missing.stderr).toContain("has no gateway token: /tmp/nemoclaw-gateway-token.env does not exist after waiting 2 s");
     expect(missing.stderr).not.toMatch(/[0-9a-f]{64}/);
   });
 

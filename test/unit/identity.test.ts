@@ -7,7 +7,12 @@ const TAIL = " S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0 184467440
 
 describe("/proc/<pid>/stat", () => {
   it("reads state, ppid, pgrp, session and the start time (field 22) of a real line", () => {
-    expect(parseStat(CAT)).toEqual({ pid: 15365, comm: "cat", state: "R", ppid: 15363, pgrp: 15363, session: 776, startTime: 200174 });
+    expect(parseStat(CAT)).toEqual({ pid: 15365, comm: "cat", state: "R", ppid: 15363, pgrp: 15363, session: 776, startTime: 200174, utime: 0, stime: 0 });
+  });
+
+  it("reads the CPU time, fields 14 (utime) and 15 (stime)", () => {
+    const line = "7 (node) S 1 7 7 0 -1 0 0 0 0 0 1234 567 0 0 20 0 1 0 99 0 0\n";
+    expect(parseStat(line)).toMatchObject({ utime: 1234, stime: 567, startTime: 99 });
   });
 
   it.each([
@@ -20,7 +25,7 @@ describe("/proc/<pid>/stat", () => {
     [" "],
     [""],
   ])("reads the fields after the last ')' whatever the comm is: %j", (comm) => {
-    expect(parseStat(`4242 (${comm})${TAIL}`)).toEqual({ pid: 4242, comm, state: "S", ppid: 1, pgrp: 42, session: 42, startTime: 777 });
+    expect(parseStat(`4242 (${comm})${TAIL}`)).toEqual({ pid: 4242, comm, state: "S", ppid: 1, pgrp: 42, session: 42, startTime: 777, utime: 0, stime: 0 });
   });
 
   it("keeps start times beyond 2^32 ticks exact", () => {

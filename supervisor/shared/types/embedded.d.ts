@@ -6,3 +6,7 @@ declare module "*.node" {
 
 // Replaced by esbuild with the package version.
 declare const __SUPERVISOR_VERSION__: string;
+
+// Replaced by esbuild: false in the release bundles, true only in the test bundle that
+// build.mjs writes as dist/supervisor-faults.cjs (supervise/faults.ts).
+declare const __SUPERVISOR_FAULTS__: boolean;

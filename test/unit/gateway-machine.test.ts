@@ -1,0 +1,388 @@
+// The supervision state machine as a table: state × event → next state and effects, and
+// the properties no sequence of events may break (every state has a way out that does not
+// depend on a request in flight; a probe is scheduled or running whenever a gateway runs;
+// never two gateways; every restart request is answered).
+import { describe, expect, it } from "vitest";
+import {
+  breakerOf,
+  initialState,
+  isRunningPhase,
+  STARTING_PROBE_MS,
+  transition,
+  wayOut,
+  type Effect,
+  type MachineConfig,
+  type MachineEvent,
+  type MachineState,
+} from "../../supervisor/supervise/gateway-machine.js";
+import type { GatewayState } from "../../supervisor/supervise/gateway-state.js";
+
+const config: MachineConfig = {
+  policy: { initialBackoffMs: 1000, maxBackoffMs: 8000, stableAfterMs: 60_000, quarantineAfter: 3, windowMs: 300_000 },
+  bootGraceMs: 30_000,
+  bootGraceMaxMs: 300_000,
+  probeIntervalMs: 5000,
+  unhealthyThreshold: 2,
+  probationMs: 600_000,
+  probationMaxMs: 2_400_000,
+};
+
+const configDefault = () => config;
+const identity = (pid: number) => ({ pid, startTime: 1000 + pid, uid: 1001 });
+
+/** A machine driven by events, with a clock, recording every effect. */
+class Run {
+  state: MachineState;
+  now = 1_000_000;
+  effects: Effect[] = [];
+  private nextPid = 100;
+
+  constructor(readonly config: MachineConfig = configDefault()) {
+    this.state = initialState(config);
+  }
+
+  send(event: MachineEvent, advanceMs = 0): Effect[] {
+    this.now += advanceMs;
+    const { state, effects } = transition(this.state, event, this.now, this.config);
+    this.state = state;
+    this.effects.push(...effects);
+    // The driver answers a launch at once: the process exists (or the launch failed).
+    for (const effect of effects) if (effect.kind === "launch") this.send({ type: "launched", identity: identity(this.nextPid++) });
+    return effects;
+  }
+
+  get launch(): number {
+    return this.state.gateway!.launch;
+  }
+
+  get pid(): number {
+    return this.state.gateway!.identity!.pid;
+  }
+
+  probe(verdict: "healthy" | "failed" | "unknown", layer?: "identity" | "listener" | "http"): Effect[] {
+    this.send({ type: "probe-due" }, Math.max(0, (this.state.timers.probe ?? this.now) - this.now));
+    return this.send({ type: "probe-result", launch: this.launch, verdict, detail: `${verdict} probe`, ...(layer ? { layer } : {}) });
+  }
+
+  /** Exit (expected or not) and, when stopping, the driver's stop-done. */
+  exit(clean: boolean, description = clean ? "exited with 0" : "killed by SIGKILL"): Effect[] {
+    const launch = this.launch;
+    const effects = this.send({ type: "exit", launch, description, clean });
+    if (this.state.phase === "stopping") effects.push(...this.send({ type: "stop-done", launch, forced: false }));
+    return effects;
+  }
+}
+
+type Setup = (run: Run) => void;
+
+const starting: Setup = (r) => r.send({ type: "boot" });
+const healthy: Setup = (r) => {
+  starting(r);
+  r.probe("healthy");
+};
+const unhealthy: Setup = (r) => {
+  healthy(r);
+  r.probe("failed", "listener");
+};
+const stopping: Setup = (r) => {
+  healthy(r);
+  r.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000 });
+};
+const backingOff: Setup = (r) => {
+  healthy(r);
+  r.exit(false);
+};
+const quarantined: Setup = (r) => {
+  starting(r);
+  for (let i = 0; i < config.policy.quarantineAfter; i++) {
+    if (r.state.phase === "backing-off") r.send({ type: "relaunch-due" }, r.state.timers.relaunch! - r.now);
+    r.exit(false);
+  }
+};
+const stopped: Setup = (r) => {
+  healthy(r);
+  r.send({ type: "request", id: 9, kind: "stop", from: "test", timeoutMs: 0 });
+  r.exit(true);
+};
+const SETUPS: Record<GatewayState, Setup> = {
+  starting,
+  healthy,
+  unhealthy,
+  stopping,
+  "backing-off": backingOff,
+  quarantined,
+  stopped,
+};
+
+function at(phase: GatewayState): Run {
+  const run = new Run();
+  SETUPS[phase](run);
+  expect(run.state.phase).toBe(phase);
+  return run;
+}
+
+const kinds = (effects: Effect[]) => effects.filter((e) => e.kind !== "log" && e.kind !== "progress").map((e) => e.kind);
+
+describe("gateway state machine: the table", () => {
+  // [state, case, next state, effects other than log/progress, event (built from the run)]
+  type Row = [GatewayState, string, GatewayState, string[], (r: Run) => MachineEvent];
+  const request = (kind: "restart" | "stop", id = 50): ((r: Run) => MachineEvent) => () => ({ type: "request", id, kind, from: "test", timeoutMs: 60_000 });
+  const exitOf = (clean: boolean) => (r: Run): MachineEvent => ({ type: "exit", launch: r.launch, description: clean ? "exited with 0" : "exited with 1", clean });
+  const result = (verdict: "healthy" | "failed" | "unknown", layer?: "listener" | "http") => (r: Run): MachineEvent => ({
+    type: "probe-result",
+    launch: r.launch,
+    verdict,
+    detail: verdict,
+    ...(layer ? { layer } : {}),
+  });
+  const rows: Row[] = [
+    ["starting", "probe due", "starting", ["probe"], () => ({ type: "probe-due" })],
+    ["starting", "healthy", "healthy", [], result("healthy")],
+    ["starting", "probe failed", "starting", [], result("failed", "listener")],
+    ["starting", "probe could not run", "starting", [], result("unknown")],
+    ["starting", "progress seen", "starting", [], (r) => ({ type: "progress", launch: r.launch, what: "cpu" })],
+    ["starting", "grace expired", "stopping", ["stop"], () => ({ type: "grace-expired" })],
+    ["starting", "exit (unexpected)", "backing-off", ["clean-up"], exitOf(false)],
+    ["starting", "request restart", "stopping", ["stop"], request("restart")],
+    ["starting", "request stop", "stopping", ["stop"], request("stop")],
+    ["starting", "shutdown", "stopping", ["stop"], () => ({ type: "shutdown" })],
+    ["healthy", "probe failed", "unhealthy", [], result("failed", "http")],
+    ["healthy", "probe could not run", "healthy", [], result("unknown")],
+    ["healthy", "exit (unexpected, clean)", "backing-off", ["clean-up"], exitOf(true)],
+    ["healthy", "request restart", "stopping", ["stop"], request("restart")],
+    ["healthy", "request stop", "stopping", ["stop"], request("stop")],
+    ["healthy", "shutdown", "stopping", ["stop"], () => ({ type: "shutdown" })],
+    ["unhealthy", "healthy", "healthy", [], result("healthy")],
+    ["unhealthy", "probe failed (threshold)", "stopping", ["stop"], result("failed", "listener")],
+    ["unhealthy", "probe could not run", "unhealthy", [], result("unknown")],
+    ["unhealthy", "exit (unexpected)", "backing-off", ["clean-up"], exitOf(false)],
+    ["stopping", "exit during a restart (expected)", "stopping", [], exitOf(true)],
+    ["stopping", "stop done", "starting", ["launch"], (r) => ({ type: "stop-done", launch: r.launch, forced: false })],
+    ["stopping", "request joined", "stopping", [], request("restart")],
+    ["stopping", "request stop (busy)", "stopping", ["answer"], request("stop")],
+    ["stopping", "probe result ignored", "stopping", [], result("healthy")],
+    ["stopping", "shutdown", "stopping", ["answer"], () => ({ type: "shutdown" })],
+    ["backing-off", "relaunch due", "starting", ["launch"], () => ({ type: "relaunch-due" })],
+    ["backing-off", "request restart", "starting", ["launch"], request("restart")],
+    ["backing-off", "request stop", "stopped", ["answer"], request("stop")],
+    ["backing-off", "shutdown", "stopped", [], () => ({ type: "shutdown" })],
+    ["quarantined", "probation due", "starting", ["launch"], () => ({ type: "probation-due" })],
+    ["quarantined", "request restart", "starting", ["launch"], request("restart")],
+    ["quarantined", "request start after stop", "stopped", ["answer"], request("stop")],
+    ["quarantined", "relaunch due (stale)", "quarantined", [], () => ({ type: "relaunch-due" })],
+    ["stopped", "request restart (start)", "starting", ["launch"], request("restart")],
+    ["stopped", "request stop", "stopped", ["answer"], request("stop")],
+    ["stopped", "probe due (stale)", "stopped", [], () => ({ type: "probe-due" })],
+    ["stopped", "shutdown", "stopped", [], () => ({ type: "shutdown" })],
+  ];
+
+  it.each(rows)("%s × %s → %s", (from, _case, next, effects, event) => {
+    const run = at(from);
+    const produced = transition(run.state, event(run), run.now, config);
+    expect(produced.state.phase).toBe(next);
+    expect(kinds(produced.effects)).toEqual(effects);
+    expect(wayOut(produced.state, config), JSON.stringify(produced.state)).toBeDefined();
+  });
+
+  it("covers every state", () => {
+    expect(new Set(rows.map((row) => row[0]))).toEqual(new Set(Object.keys(SETUPS)));
+  });
+});
+
+describe("gateway state machine: behaviours", () => {
+  it("answers a joined restart and keeps probing when the new gateway needs longer than the grace (the restart wedge)", () => {
+    const run = at("healthy");
+    run.send({ type: "request", id: 1, kind: "restart", from: "supervisor restart", timeoutMs: 300_000 });
+    run.exit(true);
+    // The new gateway makes progress (CPU time) while it boots slowly.
+    for (let t = 0; t < 60; t++) {
+      run.send({ type: "progress", launch: run.launch, what: "cpu time" }, 1000);
+      if (run.state.timers.probe !== undefined && run.state.timers.probe <= run.now) run.probe("failed", "listener");
+    }
+    expect(run.state.phase).toBe("starting");
+    run.send({ type: "request", id: 2, kind: "restart", from: "SIGHUP", timeoutMs: 300_000 });
+    expect(run.effects).toContainEqual({ kind: "progress", id: 2, message: "joining the restart already under way" });
+    expect(run.state.timers.probe ?? (run.state.probing ? run.now : undefined)).toBeDefined();
+    run.probe("healthy");
+    expect(run.state.phase).toBe("healthy");
+    const answers = run.effects.filter((e) => e.kind === "answer");
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2]);
+    for (const a of answers) expect(a.kind === "answer" && a.result.ok).toBe(true);
+  });
+
+  it("replaces a boot without progress after the grace, counts it as a failed boot and backs off, then quarantines", () => {
+    const run = at("starting");
+    for (let boot = 1; boot <= config.policy.quarantineAfter; boot++) {
+      run.send({ type: "grace-expired" }, config.bootGraceMs);
+      expect(run.state.phase).toBe("stopping");
+      run.exit(true);
+      expect(run.state.failedBoots).toBe(boot);
+      if (boot < config.policy.quarantineAfter) {
+        expect(run.state.phase).toBe("backing-off");
+        run.send({ type: "relaunch-due" }, run.state.timers.relaunch! - run.now);
+      }
+    }
+    expect(run.state.phase).toBe("quarantined");
+    expect(run.state.detail).toMatch(/^3 failed boots within 300s; last: gateway pid \d+ not healthy and no progress for 30s; probation relaunch at /);
+    expect(run.state.crashes).toBe(0);
+  });
+
+  it("extends the grace with progress only up to the cap", () => {
+    const run = at("starting");
+    const launchedAt = run.now;
+    for (let t = 0; t < 400; t++) run.send({ type: "progress", launch: run.launch, what: "cpu" }, 1000);
+    expect(run.state.timers.grace).toBe(launchedAt + config.bootGraceMaxMs);
+    run.send({ type: "grace-expired" });
+    expect(run.state.detail).toBe("watchdog: not healthy within the boot grace cap of 300s");
+  });
+
+  it("never holds a probe that could not run against the gateway", () => {
+    const run = at("healthy");
+    for (let i = 0; i < 10; i++) run.probe("unknown");
+    expect(run.state.phase).toBe("healthy");
+    expect(run.state.detail).toBe("health unknown: unknown probe");
+    const boot = at("starting");
+    boot.probe("unknown");
+    boot.send({ type: "grace-expired" }, config.bootGraceMs);
+    expect(boot.state.phase).toBe("starting");
+  });
+
+  it("retries a launch that failed for want of a resource with backoff, never quarantining", () => {
+    const run = at("healthy");
+    run.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000 });
+    const launch = run.launch;
+    run.send({ type: "exit", launch, description: "exited with 0", clean: true });
+    // Feed the stop-done by hand so the failed launch can be answered instead of "launched".
+    const { state } = transition(run.state, { type: "stop-done", launch, forced: false }, run.now, config);
+    let s = state;
+    for (let i = 0; i < 10; i++) {
+      const failed = transition(s, { type: "launch-failed", layer: "guards missing", message: "ENOSPC: no space left on device", resource: "disk space in /tmp (ENOSPC)" }, run.now, config);
+      s = failed.state;
+      expect(s.phase).toBe("backing-off");
+      expect(s.detail).toMatch(/^relaunch in .* after: waiting for disk space in \/tmp \(ENOSPC\)/);
+      s = transition(s, { type: "relaunch-due" }, run.now, config).state;
+    }
+    expect(s.crashes).toBe(0);
+  });
+
+  it("relaunches a quarantined gateway on probation; a crash doubles the cool-down, stability lifts the quarantine", () => {
+    const run = at("quarantined");
+    expect(run.state.timers.probation).toBe(run.now + config.probationMs);
+    run.send({ type: "probation-due" }, config.probationMs);
+    expect(run.state.gateway?.probation).toBe(true);
+    run.exit(false);
+    expect(run.state.phase).toBe("quarantined");
+    expect(run.state.probationDelayMs).toBe(2 * config.probationMs);
+    run.send({ type: "probation-due" }, run.state.timers.probation! - run.now);
+    run.probe("healthy");
+    run.now += config.policy.stableAfterMs;
+    run.probe("healthy");
+    expect(run.effects.at(-1)).toMatchObject({ kind: "log" });
+    expect(run.state.gateway?.probation).toBe(false);
+    expect(run.state.probationDelayMs).toBe(config.probationMs);
+    expect(run.state.history.failures).toEqual([]);
+  });
+
+  it("disables probation with 0", () => {
+    const run = new Run();
+    const noProbation = { ...config, probationMs: 0 };
+    let s = run.state;
+    s = transition(s, { type: "boot" }, 0, noProbation).state;
+    for (let i = 0; i < 3; i++) {
+      s = transition(s, { type: "launched", identity: identity(10 + i) }, 0, noProbation).state;
+      s = transition(s, { type: "exit", launch: s.gateway!.launch, description: "exited with 1", clean: false }, 0, noProbation).state;
+      if (s.phase === "backing-off") s = transition(s, { type: "relaunch-due" }, 0, noProbation).state;
+    }
+    expect(s.phase).toBe("quarantined");
+    expect(s.timers).toEqual({});
+    expect(s.detail).toMatch(/no relaunch until 'supervisor restart'$/);
+  });
+
+  it("reckons OpenClaw's breaker from unclean boots; restarts that stop cleanly never trip it", () => {
+    const run = new Run({ ...config, policy: { ...config.policy, quarantineAfter: 10 } });
+    healthy(run);
+    for (let i = 0; i < 5; i++) {
+      run.send({ type: "request", id: 10 + i, kind: "restart", from: "test", timeoutMs: 60_000 });
+      run.exit(true);
+      run.probe("healthy");
+    }
+    expect(breakerOf(run.state, run.now)).toEqual({ tripped: false, uncleanBoots: 0, windowSeconds: 300 });
+    for (let i = 0; i < 3; i++) {
+      run.exit(false);
+      run.send({ type: "relaunch-due" }, run.state.timers.relaunch! - run.now);
+    }
+    expect(breakerOf(run.state, run.now)).toEqual({ tripped: true, uncleanBoots: 3, windowSeconds: 300 });
+    expect(breakerOf(run.state, run.now + 300_000).tripped).toBe(false);
+  });
+
+  it("answers a restart whose gateway exits before it is healthy at once", () => {
+    const run = at("healthy");
+    run.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000 });
+    run.exit(true);
+    run.send({ type: "exit", launch: run.launch, description: "exited with 1", clean: false });
+    expect(run.effects.find((e) => e.kind === "answer")).toEqual({
+      kind: "answer",
+      id: 1,
+      result: { ok: false, layer: "launch failure", message: expect.stringMatching(/^gateway pid \d+ exited with 1 before it was healthy$/) },
+    });
+    expect(run.state.phase).toBe("backing-off");
+  });
+
+  it("logs one line per state change", () => {
+    const run = at("healthy");
+    const logs = run.effects.filter((e) => e.kind === "log").map((e) => (e.kind === "log" ? e.message : ""));
+    expect(logs).toContain("gateway state stopped -> starting: boot grace 30s without progress, at most 300s");
+    expect(logs.filter((l) => l.startsWith("gateway state starting -> healthy"))).toHaveLength(1);
+  });
+});
+
+describe("gateway state machine: properties under random events", () => {
+  it("always has a way out, probes whenever a gateway runs, never launches a second gateway, answers every request", () => {
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let walk = 0; walk < 200; walk++) {
+      const run = new Run();
+      run.send({ type: "boot" });
+      let nextId = 1;
+      const asked = new Set<number>();
+      for (let i = 0; i < 150; i++) {
+        const s = run.state;
+        const launch = s.gateway?.launch ?? 0;
+        const options: MachineEvent[] = [
+          { type: "probe-due" },
+          { type: "probe-result", launch, verdict: (["healthy", "failed", "unknown"] as const)[random(3)]!, layer: (["listener", "http"] as const)[random(2)]!, detail: "x" },
+          { type: "progress", launch, what: "cpu" },
+          { type: "grace-expired" },
+          { type: "exit", launch, description: "exited with 1", clean: random(2) === 0 },
+          { type: "stop-done", launch, forced: random(2) === 0 },
+          { type: "relaunch-due" },
+          { type: "probation-due" },
+          { type: "request", id: nextId, kind: random(3) === 0 ? "stop" : "restart", from: "walk", timeoutMs: 1000 + random(100_000) },
+          { type: "request-deadline", id: 1 + random(nextId) },
+          ...(random(40) === 0 ? [{ type: "shutdown" } as const] : []),
+        ];
+        const event = options[random(options.length)]!;
+        if (event.type === "request") asked.add(nextId++);
+        // The driver only reports a stop done after the gateway's exit.
+        if (event.type === "stop-done" && s.gateway?.exit === null) continue;
+        const before = run.state;
+        const effects = run.send(event, random(STARTING_PROBE_MS * 40));
+        const launches = effects.filter((e) => e.kind === "launch");
+        expect(launches.length).toBeLessThanOrEqual(1);
+        if (launches.length > 0) expect(before.gateway === null || event.type === "stop-done").toBe(true);
+        const after = run.state;
+        expect(wayOut(after, config), JSON.stringify({ event, after })).toBeDefined();
+        if (isRunningPhase(after.phase)) expect(after.timers.probe !== undefined || after.probing).toBe(true);
+        for (const e of run.effects) if (e.kind === "answer") asked.delete(e.id);
+      }
+      // Whatever is still waiting is answered by its deadline, or by shutdown.
+      for (const r of run.state.requests) run.send({ type: "request-deadline", id: r.id });
+      run.send({ type: "shutdown" });
+      for (const e of run.effects) if (e.kind === "answer") asked.delete(e.id);
+      expect([...asked]).toEqual([]);
+    }
+  });
+});
