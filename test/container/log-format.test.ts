@@ -43,7 +43,8 @@ describe.skipIf(!dockerAvailable())("structured log (amd64)", () => {
     // The four phases really happened and were logged.
     expect(messages).toMatch(/token: new 64-hex token/);
     expect((messages.match(/launch: gateway pid/g) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect(messages).toMatch(/unexpectedly: relaunch in/);
+    expect(messages).toMatch(/exited with 1 unexpectedly/);
+    expect(messages).toMatch(/-> backing-off: relaunch in/);
     expect(messages).toMatch(/received SIGTERM/);
     // The gateway's own lines stay on stdout, untouched.
     expect(output.stdout).toContain(LISTENING);
