@@ -2,7 +2,9 @@
 // gateway (or one command) under PID 1's loop. The chain produces a prepared launch and
 // hands it over; nothing after it reaches back.
 import { existsSync, mkdirSync } from "node:fs";
+import { useNativeFs } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
+import type { NativeAddon } from "../shared/native.js";
 import { loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
@@ -85,6 +87,9 @@ function bootChain(options: BootOptions): void {
       "[SECURITY]",
     );
   }
+  // Loaded once, after the drop's re-exec: the chain's own file work goes through its *at() calls.
+  const addon = loadAddonOrExit();
+  useNativeFs(addon);
   const sandbox = requireUser(settings.sandboxUser, "sandbox user");
   const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
   const setpriv = rootMode ? findSetpriv() : undefined;
@@ -128,7 +133,7 @@ function bootChain(options: BootOptions): void {
   }
   if (options.command) {
     const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
-    return runOneShot(plan, settings, dropsApplied);
+    return runOneShot(addon, plan, settings, dropsApplied);
   }
 
   const gatewayPlan: LaunchPlan = {
@@ -141,7 +146,7 @@ function bootChain(options: BootOptions): void {
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
   };
   serveGateway({
-    addon: loadAddonOrExit(),
+    addon,
     settings,
     rootMode,
     gatewayUid: gateway?.uid ?? process.getuid!(),
@@ -155,11 +160,11 @@ function bootChain(options: BootOptions): void {
 }
 
 /** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
-function runOneShot(plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
+function runOneShot(addon: NativeAddon, plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
   const role = `one-shot '${plan.command[0]}'`;
   const who = plan.user?.name ?? `uid ${process.getuid!()}`;
   runInitLoop({
-    addon: loadAddonOrExit(),
+    addon,
     graceSeconds: settings.stopGraceSeconds,
     launch: buildLaunch(plan, process.env, dropsApplied),
     afterLaunch: (pid, abort) => {

@@ -156,6 +156,10 @@ describe("atomic writer under SIGKILL (fault injection)", () => {
       entry,
       `import { writeSync } from "node:fs";
 import { writeFileAtomic } from ${JSON.stringify(join(ROOT, "supervisor/shared/atomic-write.ts"))};
+import { useNativeFs } from ${JSON.stringify(join(ROOT, "supervisor/shared/dir-fd.ts"))};
+const addon = { exports: {} as Parameters<typeof useNativeFs>[0] };
+process.dlopen(addon, ${JSON.stringify(join(ROOT, `build/native/reaper-linux-${process.arch}.node`))});
+useNativeFs(addon.exports);
 const [target, first] = process.argv.slice(2) as [string, string];
 const versions = ["a", "b"].map((c) => Buffer.from(\`{"v":"\${c.repeat(${SIZE} - 9)}"}\\n\`));
 writeSync(1, "ready\\n");

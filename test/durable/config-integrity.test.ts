@@ -304,6 +304,10 @@ describe("config writes under SIGKILL (fault injection)", () => {
       entry,
       `import { writeSync } from "node:fs";
 import { writeConfigAndHash } from ${JSON.stringify(join(ROOT, "supervisor/boot/config-integrity.ts"))};
+import { useNativeFs } from ${JSON.stringify(join(ROOT, "supervisor/shared/dir-fd.ts"))};
+const addon = { exports: {} as Parameters<typeof useNativeFs>[0] };
+process.dlopen(addon, ${JSON.stringify(join(ROOT, `build/native/reaper-linux-${process.arch}.node`))});
+useNativeFs(addon.exports);
 const [configDir, stateDir] = process.argv.slice(2) as [string, string];
 writeSync(1, "ready\\n");
 for (let i = 0; ; i++) {
