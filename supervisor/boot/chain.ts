@@ -112,7 +112,7 @@ function bootChain(options: BootOptions): void {
   );
 
   // 4. Token.
-  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, paths });
+  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
 
   // 5. Preload guards and the shells' environment.
   const owner: GuardOwner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };

@@ -7,10 +7,10 @@
 // the config/hash mismatch is the supervisor's own interrupted write and completes or
 // rolls it back; without an intent, a mismatch is tampering (locked posture).
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
-import { readFileBounded } from "../shared/dir-fd.js";
+import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
+import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
 import type { Posture } from "../shared/settings.js";
 
@@ -83,7 +83,14 @@ const MAX_RECORD_BYTES = 4096;
  * at `limit`, so a huge or sparse file cannot exhaust PID 1's memory.
  */
 function readNoFollow(path: string, limit = MAX_RECORD_BYTES): FileState {
-  const read = readFileBounded({ path }, limit);
+  return asFileState(readFileBounded({ path }, limit));
+}
+
+function readNoFollowAt(dirFd: number, name: string, limit = MAX_RECORD_BYTES): FileState {
+  return asFileState(readFileBounded({ dirFd, name }, limit));
+}
+
+function asFileState(read: BoundedFile): FileState {
   return read.kind === "not-regular" ? { kind: "not-regular" } : read.kind === "too-large" ? { kind: "too-large" } : read;
 }
 
@@ -279,7 +286,26 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   return { ok: true, config: parsed, bytes: config.bytes, integrity };
 }
 
-export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, options: { mode: number; uid?: number; gid?: number }): void {
+/**
+ * Writes config and hash (intent first, see the top). configDirFd, when given, is the
+ * config directory the caller opened without following a symlink and checked: both files
+ * are read and written relative to it, never by a path whose directory could be swapped
+ * in between (issue 9, attack 1). Without it the directory is opened here the same way.
+ */
+export function writeConfigAndHash(
+  paths: IntegrityPaths,
+  newBytes: Uint8Array,
+  options: { mode: number; uid?: number; gid?: number },
+  configDirFd?: number,
+): void {
+  if (configDirFd === undefined) {
+    const fd = openDirectory(paths.configDir);
+    try {
+      return writeConfigAndHash(paths, newBytes, options, fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
   const configPath = join(paths.configDir, CONFIG_FILE);
   const hashPath = join(paths.configDir, HASH_FILE);
   const intentPath = join(paths.stateDir, INTENT_FILE);
@@ -288,12 +314,12 @@ export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, 
   if (typeof parsed === "string") throw new AtomicWriteError(`refusing to write ${configPath}: the new content ${parsed}`);
 
   // Refuse before the intent exists, so a bad target leaves nothing to resolve at boot.
-  const current = readNoFollow(configPath, MAX_CONFIG_BYTES);
+  const current = readNoFollowAt(configDirFd, CONFIG_FILE, MAX_CONFIG_BYTES);
   if (current.kind === "symlink" || current.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${configPath}: it is not a regular file (a symlink or something else)`);
   }
   if (current.kind === "too-large") throw new AtomicWriteError(`refusing to write ${configPath}: it is larger than ${MAX_CONFIG_BYTES} bytes`);
-  const hashTarget = readNoFollow(hashPath);
+  const hashTarget = readNoFollowAt(configDirFd, HASH_FILE);
   if (hashTarget.kind === "symlink" || hashTarget.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${hashPath}: it is not a regular file (a symlink or something else)`);
   }
@@ -303,8 +329,8 @@ export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, 
   writeFileAtomic(intentPath, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
   // A failure from here on leaves the intent in place on purpose: the next verifyConfig
   // completes or rolls back whatever state the two files were left in.
-  writeFileAtomic(configPath, newBytes, options);
-  writeFileAtomic(hashPath, hashLine(newBytes), options);
+  writeFileAtomicAt(configDirFd, CONFIG_FILE, newBytes, options, configPath);
+  writeFileAtomicAt(configDirFd, HASH_FILE, hashLine(newBytes), options, hashPath);
   writeAnchor(join(paths.stateDir, ANCHOR_FILE), intent.newHash);
   removeFileDurable(intentPath);
 }
