@@ -22,11 +22,22 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * A shell line that sources path only when it is owned by root or by the shell's own user,
+ * writable by no one else (the last two mode digits without the write bit), and no
+ * symlink: a root shell never runs a file the sandbox user planted or owns (issue 9,
+ * attack 3). The same rule as image/files/etc/profile.d/nemoclaw-proxy-env.sh.
+ */
+export function sourceIfTrusted(path: string): string {
+  const q = shellQuote(path);
+  return `case "$(stat -c '%u:%a' -- ${q} 2>/dev/null)" in 0:*[0145][0145] | "$(id -u)":*[0145][0145]) [ -f ${q} ] && [ ! -L ${q} ] && . ${q} ;; esac`;
+}
+
 /** The proxy env script: sources the token file, exports NODE_OPTIONS and proxy settings. */
 export function proxyEnvScript(tokenFile: string, nodeOptions: string, env: NodeJS.ProcessEnv): string {
   const lines = [
     "# Written by sandbox-supervisor at every boot; sourced by login and interactive shells.",
-    `[ -r ${shellQuote(tokenFile)} ] && . ${shellQuote(tokenFile)}`,
+    sourceIfTrusted(tokenFile),
     `export NODE_OPTIONS=${shellQuote(nodeOptions)}`,
   ];
   for (const name of PROXY_VARIABLES) {
@@ -37,7 +48,7 @@ export function proxyEnvScript(tokenFile: string, nodeOptions: string, env: Node
 }
 
 export function markerBlock(tokenFile: string): string {
-  return `${MARKER_BEGIN}\n[ -r ${shellQuote(tokenFile)} ] && . ${shellQuote(tokenFile)}\n${MARKER_END}\n`;
+  return `${MARKER_BEGIN}\n${sourceIfTrusted(tokenFile)}\n${MARKER_END}\n`;
 }
 
 /**

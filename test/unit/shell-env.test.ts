@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_DOTFILE_BYTES, markerBlock, proxyEnvScript, updateDotfile, withoutMarkerBlock } from "../../supervisor/boot/shell-env.js";
+import { MAX_DOTFILE_BYTES, markerBlock, proxyEnvScript, sourceIfTrusted, updateDotfile, withoutMarkerBlock } from "../../supervisor/boot/shell-env.js";
 
 const me = { uid: process.getuid!(), gid: process.getgid!() };
 
@@ -86,5 +86,29 @@ describe("shell environment files", () => {
     const theirs = join(dir, ".theirs");
     writeFileSync(theirs, "x\n");
     expect(updateDotfile(theirs, markerBlock("/tmp/t.env"), { uid: me.uid + 1, gid: me.gid })).toMatch(/is not owned by uid/);
+  });
+
+  it("sources a file only when it is root's or the shell user's and writable by no one else, in sh and bash (attack 3)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trusted-"));
+    const file = join(dir, "env.sh");
+    const ran = (shell: string) =>
+      execFileSync(shell, ["-c", `X=no; ${sourceIfTrusted(file)}; echo $X`], { encoding: "utf8", env: { PATH: process.env.PATH } }).trim();
+    writeFileSync(file, "X=yes\n", { mode: 0o444 });
+    for (const shell of ["sh", "bash"]) expect(ran(shell)).toBe("yes");
+    for (const mode of [0o664, 0o646, 0o666, 0o2775]) {
+      chmodSync(file, mode);
+      for (const shell of ["sh", "bash"]) expect(ran(shell), `mode ${mode.toString(8)}`).toBe("no");
+    }
+    chmodSync(file, 0o644);
+    if (process.getuid!() === 0) {
+      // Root's shell and a file of the sandbox user's (uid 1000): never sourced.
+      chownSync(file, 1000, 1000);
+      for (const shell of ["sh", "bash"]) expect(ran(shell)).toBe("no");
+      chownSync(file, 0, 0);
+    }
+    const link = join(dir, "link.sh");
+    symlinkSync(file, link);
+    const viaLink = execFileSync("sh", ["-c", `X=no; ${sourceIfTrusted(link)}; echo $X`], { encoding: "utf8" }).trim();
+    expect(viaLink).toBe("no");
   });
 });
