@@ -20,11 +20,14 @@ export function stageGuardedEnvironment(settings: Settings, owner: GuardOwner): 
       { level: "warn", event: "boot.node-options" },
     );
   }
-  writeFileAtomic(
-    join(settings.tmpDir, PROXY_ENV_FILE),
-    proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env),
-    { mode: 0o444, ...owner },
-  );
+  const proxyFile = join(settings.tmpDir, PROXY_ENV_FILE);
+  // /tmp is shared: whatever someone else left under the name is moved aside, not trusted.
+  const displaced = writeFileAtomic(proxyFile, proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env), {
+    mode: 0o444,
+    ...owner,
+    displace: true,
+  });
+  if (displaced !== undefined) log(`preload guards: ${proxyFile} was ${displaced}; replaced`, "[SECURITY]");
   log(`preload guards: staged and verified ${staged.join(", ")}`);
   return nodeOptions;
 }

@@ -82,7 +82,11 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
   try {
     token = generateToken(settings.entropySource);
   } catch (error) {
-    removeFileDurable(tokenFile);
+    try {
+      removeFileDurable(tokenFile);
+    } catch (removal) {
+      log(`token: cannot remove the stale ${tokenFile}: ${(removal as Error).message}`, "[SECURITY]");
+    }
     asUser(sandbox, () => dotfiles(sandbox.home).forEach((file) => updateDotfile(file, undefined, dotfileOwner)));
     delete process.env.OPENCLAW_GATEWAY_TOKEN;
     log(`token: none produced (${(error as Error).message}); removed the stale token file and marker blocks`);
@@ -102,7 +106,9 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
       }
     }
     const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
-    writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner });
+    // /tmp is shared: whatever someone else left under the name is moved aside, not trusted.
+    const displaced = writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner, displace: true });
+    if (displaced !== undefined) log(`token: ${tokenFile} was ${displaced}; replaced`, "[SECURITY]");
     const problems = asUser(sandbox, () =>
       dotfiles(sandbox.home)
         .map((file) => updateDotfile(file, markerBlock(tokenFile), dotfileOwner))

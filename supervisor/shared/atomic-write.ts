@@ -17,6 +17,13 @@ export interface AtomicWriteOptions {
   mode: number;
   uid?: number;
   gid?: number;
+  /**
+   * For a fixed name in a shared sticky directory (/tmp) that others may have claimed
+   * first: a directory, FIFO, socket, device or symlink under the name is moved aside
+   * (renamed to a hidden ".<name>.displaced-..." entry, never opened or followed) instead
+   * of refusing the write. Without it such a target refuses the write.
+   */
+  displace?: boolean;
 }
 
 /** A refused or failed write; the message is one line naming the file and what was expected. */
@@ -72,13 +79,35 @@ function tempPrefix(base: string): string {
   return `.${base}.tmp-`;
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions): void {
+/** Returns, with options.displace, what was moved aside ("a FIFO, now .name.displaced-..."), else undefined. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions): string | undefined {
   const dirFd = openParentDirectory(dirname(path), path);
   try {
-    writeFileAtomicAt(dirFd, basename(path), data, options, path);
+    return writeFileAtomicAt(dirFd, basename(path), data, options, path);
   } finally {
     closeSync(dirFd);
   }
+}
+
+function describeType(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isSymbolicLink()) return "a symlink";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  return "a device";
+}
+
+/** Moves a non-regular entry under name aside; describes it, or undefined when there was none. */
+function displaceNonRegular(dirFd: number, name: string, label: string): string | undefined {
+  const st = lstatAt(dirFd, name);
+  if (st === undefined || st.isFile()) return undefined;
+  const aside = `.${name}.displaced-${process.pid}-${randomBytes(6).toString("hex")}`;
+  try {
+    renameAt(dirFd, name, aside);
+  } catch (err) {
+    throw new AtomicWriteError(`cannot move ${describeType(st)} out of the way of ${label}: ${describeError(err)}`, { cause: err });
+  }
+  return `${describeType(st)} of uid ${st.uid}, now ${aside}`;
 }
 
 /**
@@ -91,7 +120,8 @@ export function writeFileAtomicAt(
   data: string | Uint8Array,
   options: AtomicWriteOptions,
   label = name,
-): void {
+): string | undefined {
+  const displaced = options.displace ? displaceNonRegular(dirFd, name, label) : undefined;
   checkTarget(dirFd, name, label);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const temp = `${tempPrefix(name)}${process.pid}-${randomBytes(6).toString("hex")}`;
@@ -121,6 +151,7 @@ export function writeFileAtomicAt(
     renameAt(dirFd, temp, name);
     renamed = true;
     fsyncSync(dirFd);
+    return displaced;
   } catch (err) {
     if (!renamed) {
       try {
