@@ -2,7 +2,9 @@
 // gateway (or one command) under PID 1's loop. The chain produces a prepared launch and
 // hands it over; nothing after it reaches back.
 import { existsSync, mkdirSync } from "node:fs";
+import { useNativeFs } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
+import type { NativeAddon } from "../shared/native.js";
 import { gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
@@ -88,6 +90,9 @@ function bootChain(options: BootOptions): void {
       "[SECURITY]",
     );
   }
+  // Loaded once, after the drop's re-exec: the chain's own file work goes through its *at() calls.
+  const addon = loadAddonOrExit();
+  useNativeFs(addon);
   const sandbox = requireUser(settings.sandboxUser, "sandbox user");
   const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
   const uidProblem = options.command ? undefined : gatewayUidProblem(gateway?.uid ?? process.getuid!(), sandbox.uid, rootMode);
@@ -112,7 +117,7 @@ function bootChain(options: BootOptions): void {
   );
 
   // 4. Token.
-  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, paths });
+  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
 
   // 5. Preload guards and the shells' environment.
   const owner: GuardOwner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
@@ -133,7 +138,7 @@ function bootChain(options: BootOptions): void {
   }
   if (options.command) {
     const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
-    return runOneShot(plan, settings, dropsApplied);
+    return runOneShot(addon, plan, settings, dropsApplied);
   }
 
   const gatewayPlan: LaunchPlan = {
@@ -146,7 +151,7 @@ function bootChain(options: BootOptions): void {
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
   };
   serveGateway({
-    addon: loadAddonOrExit(),
+    addon,
     settings,
     rootMode,
     gatewayUid: gateway?.uid ?? process.getuid!(),
@@ -160,11 +165,11 @@ function bootChain(options: BootOptions): void {
 }
 
 /** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
-function runOneShot(plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
+function runOneShot(addon: NativeAddon, plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
   const role = `one-shot '${plan.command[0]}'`;
   const who = plan.user?.name ?? `uid ${process.getuid!()}`;
   runInitLoop({
-    addon: loadAddonOrExit(),
+    addon,
     graceSeconds: settings.stopGraceSeconds,
     launch: buildLaunch(plan, process.env, dropsApplied),
     afterLaunch: (pid, abort) => {

@@ -7,9 +7,10 @@
 // the config/hash mismatch is the supervisor's own interrupted write and completes or
 // rolls it back; without an intent, a mismatch is tampering (locked posture).
 import { createHash } from "node:crypto";
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
+import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
+import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
 import type { Posture } from "../shared/settings.js";
 
@@ -67,30 +68,30 @@ type FileState =
   | { kind: "missing" }
   | { kind: "symlink" }
   | { kind: "not-regular" }
+  | { kind: "too-large" }
   | { kind: "file"; bytes: Buffer; stat: Stats };
+
+/** openclaw.json is read whole into PID 1's memory: a size no real config comes near (issue 9, attack 6). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** The hash line, the intent record and the anchor are each under 200 bytes. */
+const MAX_RECORD_BYTES = 4096;
 
 /**
  * Reads a file without following a symlink at its last component: O_NOFOLLOW makes the
  * check and the read one step, so the file cannot be swapped for a link in between.
- * O_NONBLOCK keeps a FIFO planted under the name from blocking boot.
+ * O_NONBLOCK keeps a FIFO planted under the name from blocking boot, and the read stops
+ * at `limit`, so a huge or sparse file cannot exhaust PID 1's memory.
  */
-function readNoFollow(path: string): FileState {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { kind: "missing" };
-    if (code === "ELOOP") return { kind: "symlink" };
-    throw err;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return { kind: "not-regular" };
-    return { kind: "file", bytes: readFileSync(fd), stat };
-  } finally {
-    closeSync(fd);
-  }
+function readNoFollow(path: string, limit = MAX_RECORD_BYTES): FileState {
+  return asFileState(readFileBounded({ path }, limit));
+}
+
+function readNoFollowAt(dirFd: number, name: string, limit = MAX_RECORD_BYTES): FileState {
+  return asFileState(readFileBounded({ dirFd, name }, limit));
+}
+
+function asFileState(read: BoundedFile): FileState {
+  return read.kind === "not-regular" ? { kind: "not-regular" } : read.kind === "too-large" ? { kind: "too-large" } : read;
 }
 
 function parseConfigObject(bytes: Uint8Array): Record<string, unknown> | string {
@@ -224,7 +225,7 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   let intentRead: FileState;
   let anchor: FileState;
   try {
-    config = readNoFollow(configPath);
+    config = readNoFollow(configPath, MAX_CONFIG_BYTES);
     hash = readNoFollow(hashPath);
     intentRead = readNoFollow(intentPath);
     anchor = readNoFollow(anchorPath);
@@ -233,14 +234,16 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   }
   if (config.kind === "symlink") return refuse(`${configPath} is a symlink, expected a regular file`);
   if (config.kind === "not-regular") return refuse(`${configPath} is not a regular file`);
+  if (config.kind === "too-large") return refuse(`${configPath} is larger than ${MAX_CONFIG_BYTES} bytes; not read`);
   if (hash.kind === "symlink") return refuse(`${hashPath} is a symlink, expected a regular file`);
   if (hash.kind === "not-regular") return refuse(`${hashPath} is not a regular file`);
-  if (intentRead.kind === "symlink" || intentRead.kind === "not-regular") {
+  if (intentRead.kind === "symlink" || intentRead.kind === "not-regular" || intentRead.kind === "too-large") {
     return refuse(`write intent record ${intentPath} is not a regular file; remove it after review`);
   }
 
   cleanTemps(paths);
-  const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : undefined;
+  // An oversized hash file is not sha256sum output: it counts as malformed.
+  const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : hash.kind === "too-large" ? "" : undefined;
 
   let integrity: Integrity;
   if (intentRead.kind === "file") {
@@ -283,7 +286,26 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   return { ok: true, config: parsed, bytes: config.bytes, integrity };
 }
 
-export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, options: { mode: number; uid?: number; gid?: number }): void {
+/**
+ * Writes config and hash (intent first, see the top). configDirFd, when given, is the
+ * config directory the caller opened without following a symlink and checked: both files
+ * are read and written relative to it, never by a path whose directory could be swapped
+ * in between (issue 9, attack 1). Without it the directory is opened here the same way.
+ */
+export function writeConfigAndHash(
+  paths: IntegrityPaths,
+  newBytes: Uint8Array,
+  options: { mode: number; uid?: number; gid?: number },
+  configDirFd?: number,
+): void {
+  if (configDirFd === undefined) {
+    const fd = openDirectory(paths.configDir);
+    try {
+      return writeConfigAndHash(paths, newBytes, options, fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
   const configPath = join(paths.configDir, CONFIG_FILE);
   const hashPath = join(paths.configDir, HASH_FILE);
   const intentPath = join(paths.stateDir, INTENT_FILE);
@@ -292,11 +314,12 @@ export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, 
   if (typeof parsed === "string") throw new AtomicWriteError(`refusing to write ${configPath}: the new content ${parsed}`);
 
   // Refuse before the intent exists, so a bad target leaves nothing to resolve at boot.
-  const current = readNoFollow(configPath);
+  const current = readNoFollowAt(configDirFd, CONFIG_FILE, MAX_CONFIG_BYTES);
   if (current.kind === "symlink" || current.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${configPath}: it is not a regular file (a symlink or something else)`);
   }
-  const hashTarget = readNoFollow(hashPath);
+  if (current.kind === "too-large") throw new AtomicWriteError(`refusing to write ${configPath}: it is larger than ${MAX_CONFIG_BYTES} bytes`);
+  const hashTarget = readNoFollowAt(configDirFd, HASH_FILE);
   if (hashTarget.kind === "symlink" || hashTarget.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${hashPath}: it is not a regular file (a symlink or something else)`);
   }
@@ -306,8 +329,8 @@ export function writeConfigAndHash(paths: IntegrityPaths, newBytes: Uint8Array, 
   writeFileAtomic(intentPath, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
   // A failure from here on leaves the intent in place on purpose: the next verifyConfig
   // completes or rolls back whatever state the two files were left in.
-  writeFileAtomic(configPath, newBytes, options);
-  writeFileAtomic(hashPath, hashLine(newBytes), options);
+  writeFileAtomicAt(configDirFd, CONFIG_FILE, newBytes, options, configPath);
+  writeFileAtomicAt(configDirFd, HASH_FILE, hashLine(newBytes), options, hashPath);
   writeAnchor(join(paths.stateDir, ANCHOR_FILE), intent.newHash);
   removeFileDurable(intentPath);
 }

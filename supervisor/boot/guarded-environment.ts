@@ -5,19 +5,29 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../shared/atomic-write.js";
 import { log } from "../shared/log.js";
 import type { Settings } from "../shared/settings.js";
-import { composeNodeOptions } from "./node-options.js";
+import { composeBoundedNodeOptions, MAX_NODE_OPTIONS_BYTES } from "./node-options.js";
 import { stageGuards, type GuardOwner } from "./preload-guards.js";
 import { PROXY_ENV_FILE, proxyEnvScript, TOKEN_ENV_FILE } from "./shell-env.js";
 
 /** Returns the NODE_OPTIONS a guarded gateway starts with. */
 export function stageGuardedEnvironment(settings: Settings, owner: GuardOwner): string {
   const staged = stageGuards(settings.preloadSourceDir, settings.tmpDir, owner);
-  const nodeOptions = composeNodeOptions(process.env.NODE_OPTIONS, staged);
-  writeFileAtomic(
-    join(settings.tmpDir, PROXY_ENV_FILE),
-    proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env),
-    { mode: 0o444, ...owner },
-  );
+  const { value: nodeOptions, droppedBytes } = composeBoundedNodeOptions(process.env.NODE_OPTIONS, staged);
+  if (droppedBytes !== undefined) {
+    log(
+      `NODE_OPTIONS: the container's ${droppedBytes}-byte value plus the guards exceeds the kernel's ` +
+        `${MAX_NODE_OPTIONS_BYTES}-byte limit for one variable; launching with the guards only (shorten NODE_OPTIONS)`,
+      { level: "warn", event: "boot.node-options" },
+    );
+  }
+  const proxyFile = join(settings.tmpDir, PROXY_ENV_FILE);
+  // /tmp is shared: whatever someone else left under the name is moved aside, not trusted.
+  const displaced = writeFileAtomic(proxyFile, proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env), {
+    mode: 0o444,
+    ...owner,
+    displace: true,
+  });
+  if (displaced !== undefined) log(`preload guards: ${proxyFile} was ${displaced}; replaced`, "[SECURITY]");
   log(`preload guards: staged and verified ${staged.join(", ")}`);
   return nodeOptions;
 }

@@ -1,13 +1,16 @@
-// The locked posture's last step: chattr +i on the config directory and its files, so
-// that not even root inside the container can add, remove or replace an entry. Needs
-// CAP_LINUX_IMMUTABLE (Docker: --cap-add LINUX_IMMUTABLE), a chattr binary and a file
-// system that supports the flag; without them the outcome says why it was skipped.
-import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync } from "node:fs";
-import { join } from "node:path";
+// The locked posture's last step: the immutable flag (what `chattr +i` sets) on the config
+// directory and its files, so that not even root inside the container can add, remove or
+// replace an entry. Needs CAP_LINUX_IMMUTABLE (Docker: --cap-add LINUX_IMMUTABLE) and a
+// file system that supports the flag; without them the outcome says why it was skipped.
+//
+// The flag is set with the FS_IOC_GETFLAGS/FS_IOC_SETFLAGS ioctls on descriptors: the
+// directory's, opened and checked by the caller, and each file's, opened relative to it
+// without following a symlink. No `chattr` process acts by path, so a name swapped for a
+// symlink mid-boot cannot send the flag (or its removal) to a file of the attacker's
+// choosing (issue 9, attack 1), and boot runs no program for it (issue 13).
+import { closeSync, fstatSync, type Stats } from "node:fs";
 import { readCapabilities } from "../shared/capabilities.js";
-
-const CHATTR_CANDIDATES = ["/usr/bin/chattr", "/bin/chattr", "/usr/sbin/chattr", "/sbin/chattr"];
+import { errorCode, FS_IMMUTABLE_FL, getInodeFlags, openAt, READ_NO_FOLLOW, setInodeFlags } from "../shared/dir-fd.js";
 
 export type LockOutcome =
   | { state: "hardened" }
@@ -19,14 +22,10 @@ export function describeLock(outcome: LockOutcome): string {
     case "hardened":
       return "hardened (config directory and files immutable)";
     case "partially hardened":
-      return `partially hardened (chattr +i failed: ${outcome.failed.join("; ")})`;
+      return `partially hardened (immutable flag failed: ${outcome.failed.join("; ")})`;
     case "skipped":
       return `skipped (${outcome.reason})`;
   }
-}
-
-function chattr(): string | undefined {
-  return CHATTR_CANDIDATES.find((path) => existsSync(path));
 }
 
 /** Why locking cannot work here, or undefined when it may. */
@@ -34,49 +33,101 @@ function lockBlocker(): string | undefined {
   if (!readCapabilities().effective.has("linux_immutable")) {
     return "no CAP_LINUX_IMMUTABLE; run the container with --cap-add LINUX_IMMUTABLE";
   }
-  if (chattr() === undefined) return "no chattr (install e2fsprogs)";
   return undefined;
 }
 
-function setFlag(path: string, flag: "+i" | "-i"): string | undefined {
-  const result = spawnSync(chattr()!, [flag, path], { encoding: "utf8" });
-  if (result.status === 0) return undefined;
-  return `${path}: ${(result.stderr || result.error?.message || `exit ${result.status}`).trim().split("\n").pop()}`;
+/** Errors meaning the file system has no inode flags at all (tmpfs before Linux 6.0, some FUSE). */
+const UNSUPPORTED = new Set(["ENOTTY", "EOPNOTSUPP", "ENOTSUP", "ENOSYS"]);
+
+/** Sets or clears the flag on an open descriptor; a one-line problem or undefined. */
+function setFlag(fd: number, label: string, on: boolean): string | undefined {
+  try {
+    const flags = getInodeFlags(fd);
+    const next = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    if (next !== flags) setInodeFlags(fd, next);
+    return undefined;
+  } catch (error) {
+    return `${label}: ${errorCode(error) ?? (error as Error).message}`;
+  }
 }
 
-/** Regular files of the config dir that can carry the flag (chattr cannot flag a symlink). */
-function lockableFiles(configDir: string, names: readonly string[]): string[] {
-  return names
-    .map((name) => join(configDir, name))
-    .filter((path) => {
-      try {
-        return lstatSync(path).isFile();
-      } catch {
-        return false;
-      }
-    });
+/**
+ * A config file the flag may go on: a regular file with one link (a hard link would carry
+ * the flag to a file elsewhere) owned by `uid`. Returns the open descriptor, undefined when
+ * there is no such entry, or a one-line problem.
+ */
+function openConfigFile(dirFd: number, name: string, uid: number): number | undefined | string {
+  let fd: number;
+  try {
+    fd = openAt(dirFd, name, READ_NO_FOLLOW);
+  } catch (error) {
+    const code = errorCode(error);
+    // A symlink cannot carry the flag; the directory's flag keeps it from being replaced.
+    if (code === "ENOENT" || code === "ELOOP") return undefined;
+    return `${name}: ${code ?? (error as Error).message}`;
+  }
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    return `${name}: ${errorCode(error) ?? (error as Error).message}`;
+  }
+  if (!st.isFile()) {
+    closeSync(fd);
+    return undefined;
+  }
+  if (st.nlink !== 1 || st.uid !== uid) {
+    closeSync(fd);
+    return `${name}: ${st.nlink !== 1 ? `${st.nlink} hard links` : `owned by uid ${st.uid}`}, left alone`;
+  }
+  return fd;
 }
 
-/** chattr +i on the files, then the directory (after which nothing in it can be replaced). */
-export function lockConfig(configDir: string, fileNames: readonly string[]): LockOutcome {
+function forEachFile(dirFd: number, names: readonly string[], uid: number, work: (fd: number, name: string) => string | undefined): string[] {
+  const problems: string[] = [];
+  for (const name of names) {
+    const opened = openConfigFile(dirFd, name, uid);
+    if (opened === undefined) continue;
+    if (typeof opened === "string") {
+      problems.push(opened);
+      continue;
+    }
+    try {
+      const problem = work(opened, name);
+      if (problem !== undefined) problems.push(problem);
+    } finally {
+      closeSync(opened);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The flag on the files, then on the directory (after which nothing in it can be replaced).
+ * dirFd is the config directory, opened without following a symlink and checked by the
+ * caller; the files must be root's (the locked posture's owner).
+ */
+export function lockConfig(dirFd: number, fileNames: readonly string[]): LockOutcome {
   const blocker = lockBlocker();
   if (blocker !== undefined) return { state: "skipped", reason: blocker };
-  const targets = [...lockableFiles(configDir, fileNames), configDir];
-  const failed: string[] = [];
-  for (const path of targets) {
-    const error = setFlag(path, "+i");
-    if (error !== undefined) failed.push(error);
-  }
+  const failed = forEachFile(dirFd, fileNames, 0, (fd, name) => setFlag(fd, name, true));
+  const dirProblem = setFlag(dirFd, "the directory", true);
+  if (dirProblem !== undefined) failed.push(dirProblem);
   if (failed.length === 0) return { state: "hardened" };
-  if (failed.length === targets.length && failed.every((e) => /not supported|Inappropriate ioctl/i.test(e))) {
-    return { state: "skipped", reason: `the file system refuses the immutable flag (${failed[0]})` };
+  if (dirProblem !== undefined && failed.every((problem) => UNSUPPORTED.has(problem.split(": ").pop()!))) {
+    return { state: "skipped", reason: `the file system refuses the immutable flag (${dirProblem})` };
   }
   return { state: "partially hardened", failed };
 }
 
-/** chattr -i on the directory, then the files, before a write. Silent when not possible. */
-export function unlockConfig(configDir: string, fileNames: readonly string[]): void {
+/**
+ * Clears the flag on the directory, then on the files, before a write. Silent: a flag
+ * that stays makes the write itself fail with a line that names the file.
+ */
+export function unlockConfig(dirFd: number, fileNames: readonly string[]): void {
   if (lockBlocker() !== undefined) return;
-  setFlag(configDir, "-i");
-  for (const path of lockableFiles(configDir, fileNames)) setFlag(path, "-i");
+  setFlag(dirFd, "the directory", false);
+  // Only root's files ever got the flag from lockConfig.
+  forEachFile(dirFd, fileNames, 0, (fd, name) => setFlag(fd, name, false));
 }

@@ -56,3 +56,23 @@ export function composeNodeOptions(existing: string | undefined, requirePaths: r
   for (const path of requirePaths) kept.push("--require", path);
   return kept.map(quote).join(" ");
 }
+
+/**
+ * Linux's MAX_ARG_STRLEN (32 pages) bounds one environment string, "NODE_OPTIONS=" and the
+ * final NUL included: a longer value makes every launch fail with E2BIG.
+ */
+export const MAX_NODE_OPTIONS_BYTES = 32 * 4096 - "NODE_OPTIONS=".length - 1;
+
+/**
+ * composeNodeOptions, bounded: when the user's options and the guards together would not
+ * fit in one environment string, the guards win and the user's options are dropped
+ * (droppedBytes says how many), so a huge NODE_OPTIONS cannot keep the gateway from starting.
+ */
+export function composeBoundedNodeOptions(
+  existing: string | undefined,
+  requirePaths: readonly string[],
+): { value: string; droppedBytes?: number } {
+  const value = composeNodeOptions(existing, requirePaths);
+  if (Buffer.byteLength(value) <= MAX_NODE_OPTIONS_BYTES) return { value };
+  return { value: composeNodeOptions(undefined, requirePaths), droppedBytes: Buffer.byteLength(existing ?? "") };
+}

@@ -1,14 +1,15 @@
 // Boot step 4 (SPEC 3.4): a fresh token into the config (root mode: atomic write, hash,
 // posture, lock) and into the shells' token env file and marker blocks. When no token can
 // be produced, every stale trace of the previous one is removed instead.
-import { chmodSync, chownSync } from "node:fs";
+import { closeSync, fchmodSync, fchownSync } from "node:fs";
 import { join } from "node:path";
 import { removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
+import { openDirectory, readFileBounded } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
 import type { Settings } from "../shared/settings.js";
 import type { UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
-import { CONFIG_FILE, HASH_FILE, writeConfigAndHash, type IntegrityPaths } from "./config-integrity.js";
+import { CONFIG_FILE, HASH_FILE, MAX_CONFIG_BYTES, writeConfigAndHash, type IntegrityPaths } from "./config-integrity.js";
 import { asUser } from "./effective-user.js";
 import { describeLock, lockConfig, unlockConfig } from "./immutable.js";
 import { dotfiles, markerBlock, TOKEN_ENV_FILE, updateDotfile } from "./shell-env.js";
@@ -16,16 +17,45 @@ import { generateToken, tokenEnvFile, withGatewayToken } from "./token.js";
 
 export const CONFIG_FILES = [CONFIG_FILE, HASH_FILE] as const;
 
-/** The directory and file modes of a posture (SPEC 2), applied after the integrity check. */
-function applyPosture(settings: Settings, sandbox: UserEntry): void {
-  const dir = settings.configDir;
+/**
+ * The directory's owner and mode of a posture (SPEC 2), applied after the integrity check
+ * on the descriptor of the directory that was opened, never by its path: the sandbox user
+ * owns the directory's parent and may swap the name for a symlink to /etc/passwd at any
+ * moment (issue 9, attack 1).
+ */
+function applyPosture(dirFd: number, settings: Settings, sandbox: UserEntry): void {
   if (settings.posture === "locked") {
-    chownSync(dir, 0, 0);
-    chmodSync(dir, 0o755);
+    fchownSync(dirFd, 0, 0);
+    fchmodSync(dirFd, 0o755);
   } else {
-    chownSync(dir, sandbox.uid, sandbox.gid);
-    chmodSync(dir, 0o2770);
+    fchownSync(dirFd, sandbox.uid, sandbox.gid);
+    fchmodSync(dirFd, 0o2770);
   }
+}
+
+/**
+ * The config directory for the write, opened without following a symlink, and proven to
+ * be the one boot step 3 verified: its openclaw.json, read through the descriptor, has
+ * the verified bytes. Whatever the name points at later, every change goes to this one.
+ */
+function openVerifiedConfigDirectory(settings: Settings, verified: Uint8Array): number {
+  const where = settings.configDir;
+  let fd: number;
+  try {
+    fd = openDirectory(where);
+  } catch (error) {
+    return exitWith(STATUS.refused, `token: cannot open the config directory ${where}: ${(error as Error).message}`, "[SECURITY]");
+  }
+  const current = readFileBounded({ dirFd: fd, name: CONFIG_FILE }, MAX_CONFIG_BYTES);
+  if (current.kind !== "file" || !current.bytes.equals(verified)) {
+    closeSync(fd);
+    return exitWith(
+      STATUS.refused,
+      `token: ${where} changed after it was verified (its ${CONFIG_FILE} is not the verified one): refusing to write into it`,
+      "[SECURITY]",
+    );
+  }
+  return fd;
 }
 
 function fileOwnership(settings: Settings, sandbox: UserEntry) {
@@ -38,8 +68,9 @@ export interface TokenDelivery {
   settings: Settings;
   rootMode: boolean;
   sandbox: UserEntry;
-  /** The verified config (boot step 3) the token is written into. */
+  /** The verified config (boot step 3) the token is written into, and its bytes as read. */
   config: Record<string, unknown>;
+  verifiedBytes: Uint8Array;
   paths: IntegrityPaths;
 }
 
@@ -53,41 +84,52 @@ export function removeTokenFile(settings: Pick<Settings, "tmpDir">): void {
 }
 
 /** Returns the new token, or undefined when none could be produced. */
-export function deliverToken({ settings, rootMode, sandbox, config, paths }: TokenDelivery): string | undefined {
+export function deliverToken({ settings, rootMode, sandbox, config, verifiedBytes, paths }: TokenDelivery): string | undefined {
   const tokenFile = join(settings.tmpDir, TOKEN_ENV_FILE);
   const dotfileOwner = { uid: sandbox.uid, gid: sandbox.gid };
   let token: string;
   try {
     token = generateToken(settings.entropySource);
   } catch (error) {
-    removeFileDurable(tokenFile);
+    try {
+      removeFileDurable(tokenFile);
+    } catch (removal) {
+      log(`token: cannot remove the stale ${tokenFile}: ${(removal as Error).message}`, "[SECURITY]");
+    }
     asUser(sandbox, () => dotfiles(sandbox.home).forEach((file) => updateDotfile(file, undefined, dotfileOwner)));
     delete process.env.OPENCLAW_GATEWAY_TOKEN;
     log(`token: none produced (${(error as Error).message}); removed the stale token file and marker blocks`);
     return undefined;
   }
-  if (rootMode) {
-    unlockConfig(settings.configDir, CONFIG_FILES);
-    applyPosture(settings, sandbox);
-    const bytes = Buffer.from(`${JSON.stringify(withGatewayToken(config, token), null, 2)}\n`);
-    try {
-      writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox));
-    } catch (error) {
-      const hint = settings.posture === "mutable" ? " (mutable posture: root must be in the sandbox user's group)" : "";
-      exitWith(STATUS.refused, `token: cannot write the config: ${(error as Error).message}${hint}`);
+  const configDirFd = rootMode ? openVerifiedConfigDirectory(settings, verifiedBytes) : undefined;
+  try {
+    if (configDirFd !== undefined) {
+      unlockConfig(configDirFd, CONFIG_FILES);
+      applyPosture(configDirFd, settings, sandbox);
+      const bytes = Buffer.from(`${JSON.stringify(withGatewayToken(config, token), null, 2)}\n`);
+      try {
+        writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox), configDirFd);
+      } catch (error) {
+        const hint = settings.posture === "mutable" ? " (mutable posture: root must be in the sandbox user's group)" : "";
+        exitWith(STATUS.refused, `token: cannot write the config: ${(error as Error).message}${hint}`);
+      }
     }
+    const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
+    // /tmp is shared: whatever someone else left under the name is moved aside, not trusted.
+    const displaced = writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner, displace: true });
+    if (displaced !== undefined) log(`token: ${tokenFile} was ${displaced}; replaced`, "[SECURITY]");
+    const problems = asUser(sandbox, () =>
+      dotfiles(sandbox.home)
+        .map((file) => updateDotfile(file, markerBlock(tokenFile), dotfileOwner))
+        .filter((p) => p !== undefined),
+    );
+    const where = rootMode ? `${CONFIG_FILE} and ${tokenFile}` : `the gateway's environment and ${tokenFile}`;
+    log(`token: new 64-hex token written to ${where}${problems.length ? `; marker blocks skipped: ${problems.join("; ")}` : ""}`);
+    if (configDirFd !== undefined && settings.posture === "locked") {
+      log(`config lock: ${describeLock(lockConfig(configDirFd, CONFIG_FILES))}`);
+    }
+    return token;
+  } finally {
+    if (configDirFd !== undefined) closeSync(configDirFd);
   }
-  const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
-  writeFileAtomic(tokenFile, tokenEnvFile(token), { mode: 0o444, ...owner });
-  const problems = asUser(sandbox, () =>
-    dotfiles(sandbox.home)
-      .map((file) => updateDotfile(file, markerBlock(tokenFile), dotfileOwner))
-      .filter((p) => p !== undefined),
-  );
-  const where = rootMode ? `${CONFIG_FILE} and ${tokenFile}` : `the gateway's environment and ${tokenFile}`;
-  log(`token: new 64-hex token written to ${where}${problems.length ? `; marker blocks skipped: ${problems.join("; ")}` : ""}`);
-  if (rootMode && settings.posture === "locked") {
-    log(`config lock: ${describeLock(lockConfig(settings.configDir, CONFIG_FILES))}`);
-  }
-  return token;
 }

@@ -27,6 +27,20 @@ export interface NativeAddon {
    * arguments (pid <= 0, a start time that is not a non-negative integer).
    */
   pidfdSignal(pid: number, expectedStartTime: number, signal: number): number;
+  /**
+   * openat(2) with O_CLOEXEC added: a descriptor for path relative to the directory dirFd
+   * (-100, AT_FDCWD, for the working directory). Pass O_NOFOLLOW where the last component
+   * may be a planted symlink. Throws an Error with .errno (positive) on failure.
+   */
+  openAt(dirFd: number, path: string, flags: number, mode: number): number;
+  /** renameat(2): replaces newPath in newDirFd by oldPath in oldDirFd. Throws with .errno. */
+  renameAt(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string): void;
+  /** unlinkat(2), with AT_REMOVEDIR when directory is true. Throws with .errno. */
+  unlinkAt(dirFd: number, path: string, directory: boolean): void;
+  /** ioctl FS_IOC_GETFLAGS on an open descriptor: the inode flags lsattr shows. Throws with .errno. */
+  getInodeFlags(fd: number): number;
+  /** ioctl FS_IOC_SETFLAGS on an open descriptor (chattr without a path). Throws with .errno. */
+  setInodeFlags(fd: number, flags: number): void;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";

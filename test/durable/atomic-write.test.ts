@@ -93,6 +93,22 @@ describe("atomic writer", () => {
     expect(readdirSync(dir)).toEqual(["a-directory"]);
   });
 
+  it("with displace, moves a directory, FIFO or symlink under a shared name aside, never into it", () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, "d"));
+    writeFileSync(join(dir, "d", "inside"), "theirs\n");
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    writeFileSync(join(dir, "victim"), "precious\n");
+    symlinkSync(join(dir, "victim"), join(dir, "link"));
+    expect(writeFileAtomic(join(dir, "d"), "ours\n", { mode: 0o444, displace: true })).toMatch(/^a directory of uid \d+, now \.d\.displaced-/);
+    expect(writeFileAtomic(join(dir, "fifo"), "ours\n", { mode: 0o444, displace: true })).toMatch(/^a FIFO of uid \d+, now \.fifo\.displaced-/);
+    expect(writeFileAtomic(join(dir, "link"), "ours\n", { mode: 0o444, displace: true })).toMatch(/^a symlink/);
+    expect(writeFileAtomic(join(dir, "victim"), "new\n", { mode: 0o444, displace: true })).toBeUndefined();
+    for (const name of ["d", "fifo", "link", "victim"]) expect(lstatSync(join(dir, name)).isFile()).toBe(true);
+    expect(readFileSync(join(dir, "d"), "utf8")).toBe("ours\n");
+    expect(readdirSync(dir).filter((n) => n.includes(".displaced-"))).toHaveLength(3);
+  });
+
   it("removes its temp file when the write fails after the temp file was created", () => {
     const dir = freshDir();
     const file = join(dir, "f");
@@ -156,6 +172,10 @@ describe("atomic writer under SIGKILL (fault injection)", () => {
       entry,
       `import { writeSync } from "node:fs";
 import { writeFileAtomic } from ${JSON.stringify(join(ROOT, "supervisor/shared/atomic-write.ts"))};
+import { useNativeFs } from ${JSON.stringify(join(ROOT, "supervisor/shared/dir-fd.ts"))};
+const addon = { exports: {} as Parameters<typeof useNativeFs>[0] };
+process.dlopen(addon, ${JSON.stringify(join(ROOT, `build/native/reaper-linux-${process.arch}.node`))});
+useNativeFs(addon.exports);
 const [target, first] = process.argv.slice(2) as [string, string];
 const versions = ["a", "b"].map((c) => Buffer.from(\`{"v":"\${c.repeat(${SIZE} - 9)}"}\\n\`));
 writeSync(1, "ready\\n");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -177,6 +177,21 @@ describe("config integrity at boot", () => {
     expect(verifyConfig(p, "mutable")).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json is missing/) });
   });
 
+  it("refuses a FIFO or an oversized (sparse) config without blocking or reading it, and a huge hash as malformed", () => {
+    const p = freshPaths();
+    execFileSync("mkfifo", [p.config]);
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json is not a regular file/) });
+    rmSync(p.config);
+    writeFileSync(p.config, "");
+    truncateSync(p.config, 400 * 1024 * 1024);
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json is larger than 4194304 bytes/) });
+    writeFileSync(p.config, configBytes("t1"));
+    writeFileSync(p.hash, "");
+    truncateSync(p.hash, 1 << 30);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: false, reason: expect.stringMatching(/\.config-hash is malformed/) });
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true, integrity: "not-enforced" });
+  });
+
   it("modifies nothing when it refuses", () => {
     const p = freshPaths();
     writeConfigAndHash(p, configBytes("t1"), LOCKED);
@@ -304,6 +319,10 @@ describe("config writes under SIGKILL (fault injection)", () => {
       entry,
       `import { writeSync } from "node:fs";
 import { writeConfigAndHash } from ${JSON.stringify(join(ROOT, "supervisor/boot/config-integrity.ts"))};
+import { useNativeFs } from ${JSON.stringify(join(ROOT, "supervisor/shared/dir-fd.ts"))};
+const addon = { exports: {} as Parameters<typeof useNativeFs>[0] };
+process.dlopen(addon, ${JSON.stringify(join(ROOT, `build/native/reaper-linux-${process.arch}.node`))});
+useNativeFs(addon.exports);
 const [configDir, stateDir] = process.argv.slice(2) as [string, string];
 writeSync(1, "ready\\n");
 for (let i = 0; ; i++) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { composeNodeOptions, splitNodeOptions } from "../../supervisor/boot/node-options.js";
+import { composeBoundedNodeOptions, composeNodeOptions, MAX_NODE_OPTIONS_BYTES, splitNodeOptions } from "../../supervisor/boot/node-options.js";
 
 const A = "/tmp/nemoclaw-sandbox-safety-net.js";
 const B = "/tmp/nemoclaw-ciao-network-guard.js";
@@ -29,5 +29,16 @@ describe("NODE_OPTIONS composition", () => {
   it("is idempotent", () => {
     const once = composeNodeOptions("--enable-source-maps", [A, B]);
     expect(composeNodeOptions(once, [A, B])).toBe(once);
+  });
+
+  it("stays within one environment string: a huge NODE_OPTIONS gives way to the guards, in linear time", () => {
+    expect(composeBoundedNodeOptions("--enable-source-maps", [A, B])).toEqual({ value: composeNodeOptions("--enable-source-maps", [A, B]) });
+    const fits = "x".repeat(MAX_NODE_OPTIONS_BYTES - composeNodeOptions("", [A, B]).length - 1);
+    expect(composeBoundedNodeOptions(fits, [A, B]).droppedBytes).toBeUndefined();
+    expect(composeBoundedNodeOptions(`${fits}y`, [A, B])).toEqual({ value: `--require ${A} --require ${B}`, droppedBytes: fits.length + 1 });
+    const started = performance.now();
+    const huge = "--max-old-space-size=512 ".repeat(400_000);
+    expect(composeBoundedNodeOptions(huge, [A, B])).toEqual({ value: `--require ${A} --require ${B}`, droppedBytes: huge.length });
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 });

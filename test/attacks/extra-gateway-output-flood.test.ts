@@ -1,0 +1,42 @@
+// Issue 9, "what no one tried yet": a gateway that writes gigabytes to stdout. The gateway
+// inherits PID 1's own stdout and stderr (spawnIsolated clears close-on-exec on fds 0-2 and
+// execs; nothing is piped through the supervisor), so its output goes straight to the
+// container runtime and PID 1 never buffers a byte of it. Proved by the descriptors being
+// one pipe, and by PID 1's peak memory after 1.25 GB under --memory 300m.
+import { describe, expect, it } from "vitest";
+import { readFileSync, readlinkSync } from "node:fs";
+import { docker, dockerAvailable, ensureTestImage, startContainer } from "../helpers/docker.js";
+import { waitHealthy } from "../helpers/attack-container.js";
+import { containerTracker, hostChildPid, hostPid } from "../helpers/sandbox-container.js";
+
+const FLOOD_THEN_SERVE = JSON.stringify([
+  "/bin/sh",
+  "-c",
+  "head -c 1G /dev/zero; head -c 256M /dev/zero >&2; exec /usr/local/bin/node /usr/local/lib/test-gateway/server.js gateway run --port 18789",
+]);
+
+describe.skipIf(!dockerAvailable())("a gateway flooding its stdout", () => {
+  const image = () => ensureTestImage("amd64");
+  const track = containerTracker("ssv-extra-flood");
+
+  it("1.25 GB of gateway output pass by PID 1: same pipe, no growth, gateway healthy", async () => {
+    const name = track();
+    // --log-driver none: the runtime drains the pipe and keeps nothing on the host's disk.
+    await startContainer(name, [
+      "--log-driver", "none", "--memory", "300m", "--memory-swap", "300m",
+      "-e", `SUPERVISOR_GATEWAY_COMMAND=${FLOOD_THEN_SERVE}`, "-e", "SUPERVISOR_BOOT_GRACE=120",
+      image(),
+    ]);
+    await waitHealthy(name, 100_000);
+    // From the host: PID 1 and its gateway are not dumpable, so even root inside cannot read their fds.
+    const pid1 = await hostPid(name);
+    const gateway = hostChildPid(pid1);
+    expect(readlinkSync(`/proc/${gateway}/fd/1`)).toBe(readlinkSync(`/proc/${pid1}/fd/1`));
+    expect(readlinkSync(`/proc/${gateway}/fd/2`)).toBe(readlinkSync(`/proc/${pid1}/fd/2`));
+    const peakKb = Number(/^VmHWM:\s*(\d+)/m.exec(readFileSync(`/proc/${pid1}/status`, "utf8"))![1]);
+    console.log(`[gateway output flood] PID 1 peak RSS ${(peakKb / 1024).toFixed(0)} MB after 1.25 GB of gateway output; stdout ${readlinkSync(`/proc/${pid1}/fd/1`)}`);
+    expect(peakKb).toBeLessThan(150 * 1024);
+    const state = (await docker(["inspect", "-f", "{{.State.OOMKilled}} {{.State.Running}}", name])).stdout.trim();
+    expect(state).toBe("false true");
+  }, 180_000);
+});
