@@ -3,7 +3,7 @@
 // hands it over; nothing after it reaches back.
 import { existsSync, mkdirSync } from "node:fs";
 import { log } from "../shared/log.js";
-import { loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
+import { DEFAULTS, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import { runInitLoop } from "../init/init-loop.js";
@@ -96,15 +96,27 @@ function bootChain(options: BootOptions): void {
   log(`legacy layout: ${layout.links} symlink(s) in ${settings.configDir}, all inside ${settings.dataDir}`);
 
   // 3. Config integrity; nothing is modified before this passes.
-  const paths: IntegrityPaths = { configDir: settings.configDir, stateDir: settings.stateDir };
+  const paths: IntegrityPaths = {
+    configDir: settings.configDir,
+    stateDir: settings.stateDir,
+    reference: { path: settings.configReference, required: settings.configReference !== DEFAULTS.configReference },
+  };
   if (rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
   const verdict = verifyConfig(paths, settings.posture);
   if (!verdict.ok) refuse(`config integrity: ${verdict.reason}`, true);
+  const against = verdict.reference === "matched" ? `${HASH_FILE} and the image reference ${settings.configReference}` : HASH_FILE;
   log(
     verdict.integrity === "not-enforced"
       ? `config: ${CONFIG_FILE} parsed; mutable posture, integrity is not enforced`
-      : `config: ${CONFIG_FILE} verified against ${HASH_FILE} (${settings.posture} posture${verdict.integrity === "verified" ? "" : `, ${verdict.integrity}`})`,
+      : `config: ${CONFIG_FILE} verified against ${against} (${settings.posture} posture${verdict.integrity === "verified" ? "" : `, ${verdict.integrity}`})`,
   );
+  if (verdict.reference === "absent") {
+    log(
+      `config: no image reference of the config at ${settings.configReference}: a recreated container trusts any ` +
+        `self-consistent ${CONFIG_FILE} its volume holds (bake one into the image, see docs/threat-model.md)`,
+      "[SECURITY]",
+    );
+  }
 
   // 4. Token.
   const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, paths });

@@ -21,6 +21,12 @@ export interface Settings {
   runDir: string;
   /** Root-only durable state (write intents). */
   stateDir: string;
+  /**
+   * The image's reference of openclaw.json (token aside), root-owned: the locked posture's
+   * trust anchor that a recreated container still has. Missing at the default path: boot
+   * goes on with a [SECURITY] line; missing at a path the operator named: boot refuses.
+   */
+  configReference: string;
   sandboxUser: string;
   gatewayUser: string;
   /** Gateway argv; "{port}" is replaced by the port. */
@@ -67,6 +73,7 @@ export const DEFAULTS: Settings = {
   tmpDir: "/tmp",
   runDir: "/run/supervisor",
   stateDir: "/var/lib/sandbox-supervisor",
+  configReference: "/usr/local/share/sandbox-supervisor/openclaw.reference.json",
   sandboxUser: "sandbox",
   gatewayUser: "gateway",
   gatewayCommand: ["openclaw", "gateway", "run", "--port", "{port}"],
@@ -97,6 +104,7 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   tmpDir: { env: "SUPERVISOR_TMP_DIR", kind: "path" },
   runDir: { env: "SUPERVISOR_RUN_DIR", kind: "path" },
   stateDir: { env: "SUPERVISOR_STATE_DIR", kind: "path" },
+  configReference: { env: "SUPERVISOR_CONFIG_REFERENCE", kind: "path" },
   sandboxUser: { env: "SUPERVISOR_SANDBOX_USER", kind: "name" },
   gatewayUser: { env: "SUPERVISOR_GATEWAY_USER", kind: "name" },
   gatewayCommand: { env: "SUPERVISOR_GATEWAY_COMMAND", kind: "argv" },
