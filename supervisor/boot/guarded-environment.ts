@@ -2,21 +2,21 @@
 // preload guards, compose NODE_OPTIONS that requires each of them, and write the proxy env
 // file the shells source. Throws GuardError when a guard cannot be staged and verified.
 import { join } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
 import { log } from "../shared/log.js";
 import type { Settings } from "../shared/settings.js";
 import { composeNodeOptions } from "./node-options.js";
-import { stageGuards, type GuardOwner } from "./preload-guards.js";
+import { stagePinned, stageGuards, type GuardOwner } from "./preload-guards.js";
 import { PROXY_ENV_FILE, proxyEnvScript, TOKEN_ENV_FILE } from "./shell-env.js";
 
 /** Returns the NODE_OPTIONS a guarded gateway starts with. */
 export function stageGuardedEnvironment(settings: Settings, owner: GuardOwner): string {
   const staged = stageGuards(settings.preloadSourceDir, settings.tmpDir, owner);
   const nodeOptions = composeNodeOptions(process.env.NODE_OPTIONS, staged);
-  writeFileAtomic(
+  // Kept as it is when identical, like the guards: a full /tmp must not stop a relaunch.
+  stagePinned(
     join(settings.tmpDir, PROXY_ENV_FILE),
-    proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env),
-    { mode: 0o444, ...owner },
+    Buffer.from(proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env)),
+    owner,
   );
   log(`preload guards: staged and verified ${staged.join(", ")}`);
   return nodeOptions;
