@@ -39,6 +39,12 @@ export interface Settings {
   stopGraceSeconds: number;
   /** Fail closed when a launched child keeps a must-drop capability. */
   requireCapDrop: boolean;
+  /**
+   * Root mode: PID 1 keeps CAP_NET_BIND_SERVICE and gives it to the gateway alone, as an
+   * ambient capability, so it can listen on a port made privileged with
+   * net.ipv4.ip_unprivileged_port_start (which keeps the sandbox user off the port).
+   */
+  gatewayNetBindService: boolean;
   /** Where the token's 32 random bytes are read from. */
   entropySource: string;
   /** Crash loop: first backoff, cap, stable period, quarantine threshold and window (seconds, count). */
@@ -82,6 +88,7 @@ export const DEFAULTS: Settings = {
   posture: "locked",
   stopGraceSeconds: 10,
   requireCapDrop: false,
+  gatewayNetBindService: false,
   entropySource: "/dev/urandom",
   backoffInitialSeconds: 1,
   backoffMaxSeconds: 60,
@@ -113,6 +120,7 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   posture: { env: "SUPERVISOR_CONFIG_POSTURE", kind: "posture" },
   stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
   requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
+  gatewayNetBindService: { env: "SUPERVISOR_GATEWAY_NET_BIND_SERVICE", kind: "flag" },
   entropySource: { env: "SUPERVISOR_ENTROPY_SOURCE", kind: "path" },
   backoffInitialSeconds: { env: "SUPERVISOR_BACKOFF_INITIAL", kind: "seconds" },
   backoffMaxSeconds: { env: "SUPERVISOR_BACKOFF_MAX", kind: "seconds" },
