@@ -5,12 +5,13 @@ import { existsSync, mkdirSync } from "node:fs";
 import { useNativeFs } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
-import { gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
+import { DEFAULTS, gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import { runInitLoop } from "../init/init-loop.js";
 import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
+import { readPortProtection } from "../supervise/port-guard.js";
 import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
@@ -21,6 +22,7 @@ import {
   buildLaunch,
   canDropChildCapabilities,
   GATEWAY_MARKER,
+  keptForGateway,
   predictedResidual,
   reportChildCapabilities,
   type LaunchPlan,
@@ -80,7 +82,7 @@ function bootChain(options: BootOptions): void {
   if (rootMode) {
     const needs = checkOwnCapabilities();
     if (!needs.ok) refuse(needs.message);
-    const outcome = dropOwnCapabilities();
+    const outcome = dropOwnCapabilities(keptForGateway(settings.gatewayNetBindService));
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
     if (outcome.kind === "residual") supervisorKept = outcome.residual;
   } else {
@@ -106,15 +108,27 @@ function bootChain(options: BootOptions): void {
   log(`legacy layout: ${layout.links} symlink(s) in ${settings.configDir}, all inside ${settings.dataDir}`);
 
   // 3. Config integrity; nothing is modified before this passes.
-  const paths: IntegrityPaths = { configDir: settings.configDir, stateDir: settings.stateDir };
+  const paths: IntegrityPaths = {
+    configDir: settings.configDir,
+    stateDir: settings.stateDir,
+    reference: { path: settings.configReference, required: settings.configReference !== DEFAULTS.configReference },
+  };
   if (rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
   const verdict = verifyConfig(paths, settings.posture);
   if (!verdict.ok) refuse(`config integrity: ${verdict.reason}`, true);
+  const against = verdict.reference === "matched" ? `${HASH_FILE} and the image reference ${settings.configReference}` : HASH_FILE;
   log(
     verdict.integrity === "not-enforced"
       ? `config: ${CONFIG_FILE} parsed; mutable posture, integrity is not enforced`
-      : `config: ${CONFIG_FILE} verified against ${HASH_FILE} (${settings.posture} posture${verdict.integrity === "verified" ? "" : `, ${verdict.integrity}`})`,
+      : `config: ${CONFIG_FILE} verified against ${against} (${settings.posture} posture${verdict.integrity === "verified" ? "" : `, ${verdict.integrity}`})`,
   );
+  if (verdict.reference === "absent") {
+    log(
+      `config: no image reference of the config at ${settings.configReference}: a recreated container trusts any ` +
+        `self-consistent ${CONFIG_FILE} its volume holds (bake one into the image, see docs/threat-model.md)`,
+      "[SECURITY]",
+    );
+  }
 
   // 4. Token.
   const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
@@ -131,13 +145,22 @@ function bootChain(options: BootOptions): void {
 
   // 6. Launch as the unprivileged user.
   const dropsApplied = rootMode && canDropChildCapabilities();
-  const residual = rootMode ? predictedResidual(dropsApplied) : [];
+  const gatewayCaps = rootMode ? keptForGateway(settings.gatewayNetBindService) : [];
+  const residual = rootMode ? predictedResidual(dropsApplied, gatewayCaps) : [];
   if (residual.length > 0) {
     const message = `capabilities: a launched child would keep ${residual.join(",")}${dropsApplied ? "" : " (no CAP_SETPCAP for setpriv)"}`;
     if (settings.requireCapDrop) refuse(`${message}; SUPERVISOR_REQUIRE_CAP_DROP=1 refuses the launch`, true);
   }
   if (options.command) {
-    const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
+    const plan: LaunchPlan = {
+      command: options.command,
+      user: rootMode ? sandbox : undefined,
+      setpriv,
+      nodeOptions,
+      extraEnv: {},
+      cwd: callerCwd,
+      extraDrops: gatewayCaps,
+    };
     return runOneShot(addon, plan, settings, dropsApplied);
   }
 
@@ -149,7 +172,9 @@ function bootChain(options: BootOptions): void {
     // The guards act only where the marker is; a respawned gateway would run unguarded.
     extraEnv: { [GATEWAY_MARKER]: "1", ...SUPERVISED_GATEWAY_ENV, ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
+    ambient: gatewayCaps,
   };
+  logPortProtection(settings, rootMode);
   serveGateway({
     addon,
     settings,
@@ -158,10 +183,34 @@ function bootChain(options: BootOptions): void {
     prepareLaunch: relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied),
     afterLaunch: (pid) => {
       log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
-      return rootMode ? reportChildCapabilities("gateway", pid) : Promise.resolve([]);
+      return rootMode ? reportChildCapabilities("gateway", pid, gatewayCaps) : Promise.resolve([]);
     },
     supervisorKept,
   });
+}
+
+/**
+ * Whether the sandbox user can take the gateway's port (issue 9, attack 5), said once: only
+ * a port below net.ipv4.ip_unprivileged_port_start is out of its reach, and then the
+ * gateway needs CAP_NET_BIND_SERVICE to listen on it.
+ */
+function logPortProtection(settings: Settings, rootMode: boolean): void {
+  const { port, protected: isProtected, unprivilegedPortStart } = readPortProtection(settings.gatewayPort);
+  const sysctl = `ip_unprivileged_port_start=${unprivilegedPortStart ?? "unknown"}`;
+  if (!isProtected) {
+    log(
+      `port: ${port} is not protected (${sysctl}): any user of the container may listen on it while the gateway is down; ` +
+        `a squatter is named and, in root mode, ended (set net.ipv4.ip_unprivileged_port_start=${port + 1} and gatewayNetBindService to close it)`,
+    );
+  } else if (rootMode && settings.gatewayNetBindService) {
+    log(`port: ${port} is protected (${sysctl}); the gateway alone gets CAP_NET_BIND_SERVICE to listen on it`);
+  } else {
+    log(
+      `port: ${port} is protected (${sysctl}), but the gateway has no CAP_NET_BIND_SERVICE to listen on it` +
+        (rootMode ? "; set gatewayNetBindService (SUPERVISOR_GATEWAY_NET_BIND_SERVICE=1)" : " (non-root mode cannot give it one)"),
+      { level: "warn", event: "port.unbindable" },
+    );
+  }
 }
 
 /** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */

@@ -6,9 +6,15 @@
 // directory, and clears it after the second. A boot that finds an intent therefore knows
 // the config/hash mismatch is the supervisor's own interrupted write and completes or
 // rolls it back; without an intent, a mismatch is tampering (locked posture).
+//
+// The state directory's anchor only lives as long as the container: a recreated container
+// (docker rm + run on the same volume, every Kubernetes pod restart) starts with an empty
+// one. So the locked posture also compares the config, token aside, with the image's own
+// reference of it (settings.configReference): a root-owned file baked at build time, or a
+// root-owned mount the operator names. Only the image or the operator can change it.
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, mkdirSync, type Stats } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
+import { dirname, join } from "node:path";
 import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
 import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
@@ -30,6 +36,11 @@ export interface IntegrityPaths {
   configDir: string;
   /** Root-only directory for the write intent record, e.g. /var/lib/sandbox-supervisor. */
   stateDir: string;
+  /**
+   * The image's reference of the config (locked posture): checked when set. `required`:
+   * a missing file refuses boot (an operator named it) instead of being reported.
+   */
+  reference?: { path: string; required: boolean };
 }
 
 /**
@@ -38,8 +49,14 @@ export interface IntegrityPaths {
  */
 export type Integrity = "verified" | "not-enforced" | "completed-interrupted-write" | "rolled-back-interrupted-write";
 
+/**
+ * The image reference, locked posture only: "matched" (the config equals it, token aside),
+ * "absent" (no file at a default path: the caller says so in a [SECURITY] line).
+ */
+export type ReferenceResult = "matched" | "absent" | "not-checked";
+
 export type Verdict =
-  | { ok: true; config: Record<string, unknown>; bytes: Buffer; integrity: Integrity }
+  | { ok: true; config: Record<string, unknown>; bytes: Buffer; integrity: Integrity; reference: ReferenceResult }
   | { ok: false; reason: string };
 
 interface Intent {
@@ -283,7 +300,118 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   if (config.kind !== "file") return refuse(`${configPath} is missing`);
   const parsed = parseConfigObject(config.bytes);
   if (typeof parsed === "string") return refuse(`${configPath} ${parsed}`);
-  return { ok: true, config: parsed, bytes: config.bytes, integrity };
+  let reference: ReferenceResult = "not-checked";
+  if (posture === "locked" && paths.reference !== undefined) {
+    const compared = compareWithReference(paths.reference.path, paths.reference.required, configPath, parsed);
+    if (compared.refused !== undefined) return refuse(compared.refused);
+    reference = compared.result;
+  }
+  return { ok: true, config: parsed, bytes: config.bytes, integrity, reference };
+}
+
+/** The reference is a small JSON file; anything larger is not one. */
+export const REFERENCE_MAX_BYTES = 1 << 20;
+
+/**
+ * Canonical JSON of a config without `gateway.auth.token` (each boot writes a new one):
+ * object keys sorted, no whitespace. Two configs that differ only in the token or in
+ * formatting have the same canonical form. Throws RangeError on absurd nesting.
+ */
+export function canonicalWithoutToken(value: unknown, path: readonly string[] = []): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalWithoutToken(item, [...path, "[]"])).join(",")}]`;
+  if (typeof value !== "object" || value === null) return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const isAuth = path.length === 2 && path[0] === "gateway" && path[1] === "auth";
+  const keys = Object.keys(record)
+    .filter((key) => !(isAuth && key === "token"))
+    .sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalWithoutToken(record[key], [...path, key])}`).join(",")}}`;
+}
+
+/**
+ * Why a path is not one only root can change: itself and each directory above it must be
+ * root-owned and writable by no group or other (a sticky /tmp is not enough: its owner
+ * can still replace the entry). Undefined when it is.
+ */
+function notRootControlled(realPath: string): string | undefined {
+  for (let dir = dirname(realPath); ; dir = dirname(dir)) {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      return `directory ${dir} (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}) is not root-owned and closed to others`;
+    }
+    if (dir === "/") return undefined;
+  }
+}
+
+type ReferenceRead = { kind: "missing" } | { kind: "refused"; reason: string } | { kind: "file"; bytes: Buffer };
+
+function readReference(path: string): ReferenceRead {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "missing" };
+    return { kind: "refused", reason: `cannot resolve it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+  let fd: number;
+  try {
+    const where = notRootControlled(real);
+    if (where !== undefined) return { kind: "refused", reason: where };
+    fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    return { kind: "refused", reason: `cannot open it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { kind: "refused", reason: "it is not a regular file" };
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      return { kind: "refused", reason: `it is owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8)}, expected root-owned and writable by root only` };
+    }
+    if (st.size > REFERENCE_MAX_BYTES) return { kind: "refused", reason: `it is ${st.size} bytes, more than ${REFERENCE_MAX_BYTES}` };
+    const buffer = Buffer.alloc(st.size + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > st.size) return { kind: "refused", reason: "it grew while being read" };
+    return { kind: "file", bytes: buffer.subarray(0, length) };
+  } catch (error) {
+    return { kind: "refused", reason: `cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function compareWithReference(
+  referencePath: string,
+  required: boolean,
+  configPath: string,
+  config: Record<string, unknown>,
+): { result: ReferenceResult; refused?: undefined } | { refused: string } {
+  const read = readReference(referencePath);
+  if (read.kind === "missing") {
+    if (!required) return { result: "absent" };
+    return { refused: `the image reference of the config ${referencePath} is missing; the locked posture needs it to trust ${CONFIG_FILE}` };
+  }
+  if (read.kind === "refused") return { refused: `the image reference of the config ${referencePath} cannot be trusted: ${read.reason}` };
+  const reference = parseConfigObject(read.bytes);
+  if (typeof reference === "string") return { refused: `the image reference of the config ${referencePath} ${reference}` };
+  let same: boolean;
+  try {
+    same = canonicalWithoutToken(config) === canonicalWithoutToken(reference);
+  } catch {
+    return { refused: `${configPath} is nested too deeply to compare with ${referencePath}` };
+  }
+  if (!same) {
+    return {
+      refused:
+        `${configPath} differs from the image reference ${referencePath} (token aside): only the image or a root-owned ` +
+        "reference the operator names may change the locked config; rebuild the image or restore the config",
+    };
+  }
+  return { result: "matched" };
 }
 
 /**

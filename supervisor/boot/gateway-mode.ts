@@ -14,6 +14,8 @@ import type { Settings } from "../shared/settings.js";
 import { withPort } from "../shared/settings.js";
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../init/signals.js";
 import { contained, GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
+import type { ControlHandler } from "../supervise/gateway-state.js";
+import { readPortProtection } from "../supervise/port-guard.js";
 import { removeTokenFile } from "./token-delivery.js";
 import { shellStatus } from "../init/wait-status.js";
 import { constants } from "node:os";
@@ -106,7 +108,13 @@ export function serveGateway(o: GatewayServiceOptions): void {
   }
   reaper.start();
 
-  void startControlServer(controlSocketPath(settings), supervisor).then(
+  // The status report gains whether the port is protected, read afresh for each request.
+  const handler: ControlHandler = {
+    restart: (request, progress) => supervisor.restart(request, progress),
+    stop: (progress) => supervisor.stop(progress),
+    status: () => ({ ...supervisor.status(), port: readPortProtection(settings.gatewayPort) }),
+  };
+  void startControlServer(controlSocketPath(settings), handler).then(
     (server) => log(`control: listening on ${server.socketPath}`),
     (error: unknown) => log(`control: socket unavailable (${(error as Error).message}); HUP still restarts the gateway`),
   );

@@ -2,11 +2,10 @@
 // preload guards, compose NODE_OPTIONS that requires each of them, and write the proxy env
 // file the shells source. Throws GuardError when a guard cannot be staged and verified.
 import { join } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
 import { log } from "../shared/log.js";
 import type { Settings } from "../shared/settings.js";
 import { composeBoundedNodeOptions, MAX_NODE_OPTIONS_BYTES } from "./node-options.js";
-import { stageGuards, type GuardOwner } from "./preload-guards.js";
+import { stagePinned, stageGuards, type GuardOwner } from "./preload-guards.js";
 import { PROXY_ENV_FILE, proxyEnvScript, TOKEN_ENV_FILE } from "./shell-env.js";
 
 /** Returns the NODE_OPTIONS a guarded gateway starts with. */
@@ -20,14 +19,13 @@ export function stageGuardedEnvironment(settings: Settings, owner: GuardOwner): 
       { level: "warn", event: "boot.node-options" },
     );
   }
-  const proxyFile = join(settings.tmpDir, PROXY_ENV_FILE);
-  // /tmp is shared: whatever someone else left under the name is moved aside, not trusted.
-  const displaced = writeFileAtomic(proxyFile, proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env), {
-    mode: 0o444,
-    ...owner,
-    displace: true,
-  });
-  if (displaced !== undefined) log(`preload guards: ${proxyFile} was ${displaced}; replaced`, "[SECURITY]");
+  // Kept as it is when identical, like the guards (a full /tmp must not stop a relaunch);
+  // anything else under the name is moved aside, not trusted.
+  stagePinned(
+    join(settings.tmpDir, PROXY_ENV_FILE),
+    Buffer.from(proxyEnvScript(join(settings.tmpDir, TOKEN_ENV_FILE), nodeOptions, process.env)),
+    owner,
+  );
   log(`preload guards: staged and verified ${staged.join(", ")}`);
   return nodeOptions;
 }

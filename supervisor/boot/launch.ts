@@ -1,7 +1,7 @@
 // Boot step 6: the prepared launch of the gateway (or of a one-shot command) as an
 // unprivileged user, and the check of the real child's capabilities once it runs.
 import { readFileSync } from "node:fs";
-import { CHILD_BOUNDING_DROPS, CHILD_MUST_NOT_HAVE, presentIn, readCapabilities, parseStatusCapabilities } from "../shared/capabilities.js";
+import { CHILD_BOUNDING_DROPS, CHILD_MUST_NOT_HAVE, presentIn, readCapabilities, parseStatusCapabilities, type CapabilityName } from "../shared/capabilities.js";
 import { envArray } from "../init/child-command.js";
 import { realFileProbe, resolveCommand } from "../init/resolve-command.js";
 import type { Launch } from "../init/init-loop.js";
@@ -24,6 +24,15 @@ export interface LaunchPlan {
   /** Extra variables (the gateway marker; the token in non-root mode). */
   extraEnv: Record<string, string>;
   cwd: string;
+  /** Capabilities the child gets as ambient ones: the gateway's net_bind_service (gatewayNetBindService). */
+  ambient?: readonly CapabilityName[];
+  /** Removed from the child's bounding set besides CHILD_BOUNDING_DROPS: what PID 1 kept for the gateway alone. */
+  extraDrops?: readonly CapabilityName[];
+}
+
+/** What PID 1 keeps of its own must-drop capabilities, for the gateway alone. */
+export function keptForGateway(gatewayNetBindService: boolean): CapabilityName[] {
+  return gatewayNetBindService ? ["net_bind_service"] : [];
 }
 
 /** Whether setpriv can shrink the child's bounding set: it needs CAP_SETPCAP. */
@@ -31,10 +40,13 @@ export function canDropChildCapabilities(): boolean {
   return readCapabilities().effective.has("setpcap");
 }
 
-/** Must-drop capabilities a child launched now would keep (predicted from PID 1's sets). */
-export function predictedResidual(dropsApplied: boolean): string[] {
+/**
+ * Must-drop capabilities a child launched now would keep (predicted from PID 1's sets),
+ * except `allowed` (kept on purpose for the gateway; every other child drops them).
+ */
+export function predictedResidual(dropsApplied: boolean, allowed: readonly string[] = []): string[] {
   const bounding = new Set(readCapabilities().bounding);
-  if (dropsApplied) for (const cap of CHILD_BOUNDING_DROPS) bounding.delete(cap);
+  if (dropsApplied) for (const cap of [...CHILD_BOUNDING_DROPS, ...allowed]) bounding.delete(cap);
   return presentIn(bounding, CHILD_MUST_NOT_HAVE);
 }
 
@@ -56,7 +68,7 @@ export function buildLaunch(plan: LaunchPlan, base: NodeJS.ProcessEnv, dropBound
   }
   const argv = stepDownArgv(
     plan.setpriv!,
-    { user: plan.user, dropBounding: dropBounding ? [...CHILD_BOUNDING_DROPS] : [] },
+    { user: plan.user, dropBounding: dropBounding ? [...CHILD_BOUNDING_DROPS, ...(plan.extraDrops ?? [])] : [], ambient: plan.ambient },
     plan.command,
   );
   return { file: plan.setpriv!, argv, envp: env, cwd: plan.cwd, label: plan.command[0]! };
@@ -75,7 +87,7 @@ function statusText(pid: number): string | undefined {
  * has handed over to the command (its comm is no longer "setpriv"). Undefined if the child
  * is already gone.
  */
-export async function childResidualCapabilities(pid: number, timeoutMs = 2000): Promise<string[] | undefined> {
+export async function childResidualCapabilities(pid: number, timeoutMs = 2000, allowed: readonly string[] = []): Promise<string[] | undefined> {
   const deadline = Date.now() + timeoutMs;
   let text = statusText(pid);
   while (text !== undefined && /^Name:\s*setpriv$/m.test(text) && Date.now() < deadline) {
@@ -83,12 +95,12 @@ export async function childResidualCapabilities(pid: number, timeoutMs = 2000): 
     text = statusText(pid);
   }
   if (text === undefined) return undefined;
-  return presentIn(parseStatusCapabilities(text).bounding, CHILD_MUST_NOT_HAVE);
+  return presentIn(parseStatusCapabilities(text).bounding, CHILD_MUST_NOT_HAVE).filter((cap) => !allowed.includes(cap));
 }
 
 /** Logs the capabilities the real child kept; resolves with them (undefined if it is gone). */
-export async function reportChildCapabilities(role: string, pid: number): Promise<string[] | undefined> {
-  const kept = await childResidualCapabilities(pid);
+export async function reportChildCapabilities(role: string, pid: number, allowed: readonly string[] = []): Promise<string[] | undefined> {
+  const kept = await childResidualCapabilities(pid, undefined, allowed);
   if (kept === undefined) return undefined;
   if (kept.length === 0) log(`capabilities: ${role} pid ${pid} has none of the must-drop capabilities in its bounding set`);
   else log(`capabilities: ${role} pid ${pid} keeps ${kept.map((c) => `cap_${c}`).join(", ")} in its bounding set`, "[SECURITY]");

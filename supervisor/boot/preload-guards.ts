@@ -1,9 +1,14 @@
 // The preload guards (SPEC 5): copied from their trusted, root-owned sources to fixed
 // paths in /tmp before every launch, then verified. /tmp belongs to everyone, so a staged
-// copy is never trusted as found: it is rewritten (stage + rename) and then checked.
-import { lstatSync, readFileSync, unlinkSync } from "node:fs";
+// copy is checked through a descriptor opened without following links: a regular file of
+// the right owner, mode 0444 and the very bytes of the source is kept as it is (only its
+// owner could have written it), anything else is replaced (stage + rename) and checked
+// again. Keeping an identical copy means a relaunch needs no new space in /tmp: the
+// sandbox user can fill a small tmpfs, but cannot make the relaunch fail with ENOSPC.
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../shared/atomic-write.js";
+import { log } from "../shared/log.js";
 
 export const GUARD_NAMES = ["sandbox-safety-net.js", "ciao-network-guard.js"] as const;
 
@@ -35,31 +40,44 @@ function readTrustedSource(sourceDir: string, name: string, owner: GuardOwner): 
   return readFileSync(source);
 }
 
-/** Checks a staged file: regular file, not a symlink, mode 0444, right owner, same bytes. */
-export function verifyStagedGuard(path: string, expected: Buffer, owner: GuardOwner): void {
-  let st;
+/**
+ * Why the staged file is not exactly the expected one, or undefined when it is: a regular
+ * file (not a symlink, FIFO or device: O_NOFOLLOW|O_NONBLOCK), mode 0444, the right owner,
+ * the same bytes. Checked on one descriptor, and never reading more than expected + 1 bytes.
+ */
+export function stagedGuardProblem(path: string, expected: Buffer, owner: GuardOwner): string | undefined {
+  let fd: number;
   try {
-    st = lstatSync(path);
-  } catch {
-    throw new GuardError(`staged guard ${path} is missing`);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "is missing" : code === "ELOOP" ? "is a symlink" : `cannot be opened (${code})`;
   }
-  if (st.isSymbolicLink()) throw new GuardError(`staged guard ${path} is a symlink`);
-  if (!st.isFile()) throw new GuardError(`staged guard ${path} is not a regular file`);
-  if ((st.mode & 0o7777) !== 0o444) throw new GuardError(`staged guard ${path} has mode ${(st.mode & 0o7777).toString(8)}, expected 444`);
-  if (st.uid !== owner.uid) throw new GuardError(`staged guard ${path} is owned by uid ${st.uid}, expected ${owner.uid}`);
-  if (!readFileSync(path).equals(expected)) throw new GuardError(`staged guard ${path} differs from its trusted source`);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return "is not a regular file";
+    if ((st.mode & 0o7777) !== 0o444) return `has mode ${(st.mode & 0o7777).toString(8)}, expected 444`;
+    if (st.uid !== owner.uid) return `is owned by uid ${st.uid}, expected ${owner.uid}`;
+    if (st.size !== expected.length) return "differs from its trusted source";
+    const bytes = Buffer.alloc(expected.length + 1);
+    let length = 0;
+    while (length < bytes.length) {
+      const n = readSync(fd, bytes, length, bytes.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return length === expected.length && bytes.subarray(0, length).equals(expected) ? undefined : "differs from its trusted source";
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-// Anything but a regular file at a staged path (a symlink planted in /tmp, a directory) is
-// removed rather than written through; the fresh copy then takes its place.
-function replaceForeignEntry(path: string): void {
-  try {
-    if (!lstatSync(path).isFile()) unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new GuardError(`cannot remove ${path} to re-stage it: ${(error as NodeJS.ErrnoException).code}`);
-    }
-  }
+/** Checks a staged file (see stagedGuardProblem); throws GuardError naming what is wrong. */
+export function verifyStagedGuard(path: string, expected: Buffer, owner: GuardOwner): void {
+  const problem = stagedGuardProblem(path, expected, owner);
+  if (problem !== undefined) throw new GuardError(`staged guard ${path} ${problem}`);
 }
 
 // Node decides whether a .js file is CommonJS or ESM from the nearest package.json, and
@@ -67,13 +85,21 @@ function replaceForeignEntry(path: string): void {
 // process that requires the guards die at startup. So the scope is pinned as well.
 export const PACKAGE_SCOPE = Buffer.from('{"type":"commonjs"}\n');
 
-function stagePinned(path: string, bytes: Buffer, owner: GuardOwner): void {
-  replaceForeignEntry(path);
+/**
+ * Makes `path` hold exactly `bytes` (0444, `owner`) and verifies it: kept when it already
+ * does, else replaced. Throws GuardError. Used for every file staged in /tmp before a launch.
+ */
+export function stagePinned(path: string, bytes: Buffer, owner: GuardOwner): void {
+  if (stagedGuardProblem(path, bytes, owner) === undefined) return;
+  let displaced: string | undefined;
   try {
-    writeFileAtomic(path, bytes, { mode: 0o444, uid: owner.uid, gid: owner.gid });
+    // /tmp is shared: a directory, FIFO or symlink someone left under the name is moved
+    // aside (never opened or followed), and the fresh copy takes its place.
+    displaced = writeFileAtomic(path, bytes, { mode: 0o444, uid: owner.uid, gid: owner.gid, displace: true });
   } catch (error) {
     throw new GuardError(`cannot stage ${path}: ${(error as Error).message}`);
   }
+  if (displaced !== undefined) log(`preload guards: ${path} was ${displaced}; replaced`, "[SECURITY]");
   verifyStagedGuard(path, bytes, owner);
 }
 

@@ -318,6 +318,11 @@ export function formatStatus(report: StatusReport): string {
     ["mode", `${report.mode}, config ${report.posture}`],
   ];
   if (report.probationAt !== null) rows.push(["probation", `next relaunch at ${report.probationAt}`]);
+  if (report.port !== undefined) {
+    const { port, unprivilegedPortStart } = report.port;
+    const sysctl = `ip_unprivileged_port_start=${unprivilegedPortStart ?? "unknown"}`;
+    rows.push(["port", `${port}, ${report.port.protected ? "protected" : "not protected: any user may listen on it"} (${sysctl})`]);
+  }
   if (report.detail !== null) rows.push(["detail", report.detail]);
   return rows.map(([name, value]) => `${name.padEnd(14)}${oneLine(value)}\n`).join("");
 }

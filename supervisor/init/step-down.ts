@@ -15,6 +15,8 @@ export interface StepDown {
   user: UserEntry;
   /** Capabilities to remove from the bounding set (setpriv names, e.g. "setuid"). */
   dropBounding?: string[];
+  /** Capabilities the command gets as ambient ones (inheritable + ambient), kept across its exec. */
+  ambient?: readonly string[];
 }
 
 /** argv that runs `command` as the user, keeping the user's supplementary groups. */
@@ -22,6 +24,10 @@ export function stepDownArgv(setpriv: string, stepDown: StepDown, command: strin
   const argv = [setpriv, `--reuid=${stepDown.user.uid}`, `--regid=${stepDown.user.gid}`, "--init-groups"];
   if (stepDown.dropBounding && stepDown.dropBounding.length > 0) {
     argv.push(`--bounding-set=${stepDown.dropBounding.map((c) => `-${c}`).join(",")}`);
+  }
+  if (stepDown.ambient && stepDown.ambient.length > 0) {
+    const raise = stepDown.ambient.map((c) => `+${c}`).join(",");
+    argv.push(`--inh-caps=${raise}`, `--ambient-caps=${raise}`);
   }
   argv.push("--", ...command);
   return argv;

@@ -21,6 +21,12 @@ export interface Settings {
   runDir: string;
   /** Root-only durable state (write intents). */
   stateDir: string;
+  /**
+   * The image's reference of openclaw.json (token aside), root-owned: the locked posture's
+   * trust anchor that a recreated container still has. Missing at the default path: boot
+   * goes on with a [SECURITY] line; missing at a path the operator named: boot refuses.
+   */
+  configReference: string;
   sandboxUser: string;
   gatewayUser: string;
   /** Gateway argv; "{port}" is replaced by the port. */
@@ -33,6 +39,12 @@ export interface Settings {
   stopGraceSeconds: number;
   /** Fail closed when a launched child keeps a must-drop capability. */
   requireCapDrop: boolean;
+  /**
+   * Root mode: PID 1 keeps CAP_NET_BIND_SERVICE and gives it to the gateway alone, as an
+   * ambient capability, so it can listen on a port made privileged with
+   * net.ipv4.ip_unprivileged_port_start (which keeps the sandbox user off the port).
+   */
+  gatewayNetBindService: boolean;
   /** Where the token's 32 random bytes are read from. */
   entropySource: string;
   /** Crash loop: first backoff, cap, stable period, quarantine threshold and window (seconds, count). */
@@ -72,6 +84,7 @@ export const DEFAULTS: Settings = {
   tmpDir: "/tmp",
   runDir: "/run/supervisor",
   stateDir: "/var/lib/sandbox-supervisor",
+  configReference: "/usr/local/share/sandbox-supervisor/openclaw.reference.json",
   sandboxUser: "sandbox",
   gatewayUser: "gateway",
   gatewayCommand: ["openclaw", "gateway", "run", "--port", "{port}"],
@@ -81,6 +94,7 @@ export const DEFAULTS: Settings = {
   // Below Docker's own 10 s stop timeout, so the supervisor's SIGKILL comes before Docker's.
   stopGraceSeconds: 8,
   requireCapDrop: false,
+  gatewayNetBindService: false,
   entropySource: "/dev/urandom",
   backoffInitialSeconds: 1,
   backoffMaxSeconds: 60,
@@ -106,6 +120,7 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   tmpDir: { env: "SUPERVISOR_TMP_DIR", kind: "path" },
   runDir: { env: "SUPERVISOR_RUN_DIR", kind: "path" },
   stateDir: { env: "SUPERVISOR_STATE_DIR", kind: "path" },
+  configReference: { env: "SUPERVISOR_CONFIG_REFERENCE", kind: "path" },
   sandboxUser: { env: "SUPERVISOR_SANDBOX_USER", kind: "name" },
   gatewayUser: { env: "SUPERVISOR_GATEWAY_USER", kind: "name" },
   gatewayCommand: { env: "SUPERVISOR_GATEWAY_COMMAND", kind: "argv" },
@@ -114,6 +129,7 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   posture: { env: "SUPERVISOR_CONFIG_POSTURE", kind: "posture" },
   stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
   requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
+  gatewayNetBindService: { env: "SUPERVISOR_GATEWAY_NET_BIND_SERVICE", kind: "flag" },
   entropySource: { env: "SUPERVISOR_ENTROPY_SOURCE", kind: "path" },
   backoffInitialSeconds: { env: "SUPERVISOR_BACKOFF_INITIAL", kind: "seconds" },
   backoffMaxSeconds: { env: "SUPERVISOR_BACKOFF_MAX", kind: "seconds" },

@@ -12,6 +12,7 @@ import type { ExitStatus } from "../init/wait-status.js";
 import type { FailedLayer, ProcessIdentity } from "./gateway-state.js";
 import { proveIdentity, readIdentity, signalProven } from "./identity.js";
 import { listenersOn } from "./listener.js";
+import { PortGuard } from "./port-guard.js";
 import { listProcesses, strayTargets } from "./process-tree.js";
 import { shortageOf } from "./resources.js";
 
@@ -37,10 +38,16 @@ const EXIT_AFTER_KILL_MS = 30_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class GatewayProcesses {
-  constructor(private readonly o: GatewayProcessOptions) {}
+  private readonly portGuard: PortGuard;
+
+  constructor(private readonly o: GatewayProcessOptions) {
+    // Killing strays by uid is what root mode does; it is also when a squatter may be ended.
+    this.portGuard = new PortGuard({ addon: o.addon, port: o.port, gatewayUid: o.gatewayUid, mayEnd: o.killStraysByUid });
+  }
 
   /** Starts the gateway in its own process group and records its identity. */
   spawn(launch: Launch): SpawnOutcome {
+    this.portGuard.check();
     let pid: number;
     try {
       pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false);
@@ -149,6 +156,7 @@ export class GatewayProcesses {
     while (listenersOn(this.o.port).length > 0) {
       if (Date.now() > deadline) return false;
       await sleep(10);
+      this.portGuard.check();
     }
     return true;
   }

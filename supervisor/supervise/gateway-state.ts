@@ -1,5 +1,6 @@
 // The vocabulary shared by the supervise loop, the control channel and the commands that
 // talk to it: states, identities, status reports and request outcomes.
+import type { PortProtection } from "./port-guard.js";
 import type { Posture } from "../shared/settings.js";
 
 export type GatewayState = "starting" | "healthy" | "unhealthy" | "stopping" | "backing-off" | "quarantined" | "stopped";
@@ -47,6 +48,8 @@ export interface StatusReport {
   };
   mode: "root" | "non-root";
   posture: Posture;
+  /** Whether only a privileged process may listen on the gateway's port (issue 9, attack 5). */
+  port?: PortProtection;
 }
 
 /** Which layer a failed request failed in; the CLI prints it first. */

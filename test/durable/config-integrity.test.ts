@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -12,6 +12,7 @@ import {
   CONFIG_FILE,
   HASH_FILE,
   INTENT_FILE,
+  canonicalWithoutToken,
   hashLine,
   verifyConfig,
   writeConfigAndHash,
@@ -378,5 +379,96 @@ for (let i = 0; ; i++) {
     expect(sha256sumCheck(p.configDir)).toBe(true);
     // The kills must have landed inside writes, or this test proved nothing.
     expect(seen.rolledBack + seen.completedBetweenRenames + seen.completedAfterRenames).toBeGreaterThan(0);
+  });
+});
+
+describe("canonical config without the token", () => {
+  it("ignores the token, key order and formatting, and nothing else", () => {
+    const a = { gateway: { port: 18789, auth: { mode: "token", token: "" } } };
+    const b = JSON.parse('{"gateway":{"auth":{"token":"abc","mode":"token"},  "port":18789}}');
+    expect(canonicalWithoutToken(a)).toBe(canonicalWithoutToken(b));
+    expect(canonicalWithoutToken(a)).toBe('{"gateway":{"auth":{"mode":"token"},"port":18789}}');
+    const open = { gateway: { port: 18789, bind: "lan", auth: { mode: "none", token: "" } } };
+    expect(canonicalWithoutToken(open)).not.toBe(canonicalWithoutToken(a));
+    // A token elsewhere is content like any other.
+    expect(canonicalWithoutToken({ plugins: { token: "x" } })).not.toBe(canonicalWithoutToken({ plugins: {} }));
+    expect(canonicalWithoutToken({ a: [1, { b: 2, a: 1 }] })).toBe('{"a":[1,{"a":1,"b":2}]}');
+  });
+});
+
+// The reference must sit in directories only root controls: a scratch directory under /run
+// (root-owned, 0755), not under the world-writable /tmp.
+describe.skipIf(process.getuid?.() !== 0)("the image reference of the config (locked posture)", () => {
+  const anchorRoot = mkdtempSync(join("/run", "ssv-reference-"));
+  chmodSync(anchorRoot, 0o755);
+  afterAll(() => rmSync(anchorRoot, { recursive: true, force: true }));
+  const IMAGE_CONFIG = Buffer.from('{\n  "gateway": { "port": 18789, "auth": { "mode": "token", "token": "" } }\n}\n');
+  let n = 0;
+  function referenceFile(bytes: Uint8Array = IMAGE_CONFIG, mode = 0o444): string {
+    const path = join(anchorRoot, `reference-${++n}.json`);
+    writeFileSync(path, bytes, { mode });
+    chmodSync(path, mode);
+    return path;
+  }
+  function withReference(path: string, required = false) {
+    return { ...freshPaths(), reference: { path, required } };
+  }
+  const tokenConfig = (token: string, auth: Record<string, unknown> = { mode: "token" }, extra: Record<string, unknown> = {}) =>
+    Buffer.from(`${JSON.stringify({ gateway: { port: 18789, ...extra, auth: { ...auth, token } } }, null, 2)}\n`);
+
+  it("accepts the image's config with any token, and says it matched", () => {
+    const p = withReference(referenceFile());
+    writeConfigAndHash(p, tokenConfig("f".repeat(64)), LOCKED);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, integrity: "verified", reference: "matched" });
+  });
+
+  it("refuses a self-consistent replacement in a recreated container (empty state directory): attack 4", () => {
+    const p = withReference(referenceFile());
+    const open = tokenConfig("", { mode: "none" }, { bind: "lan" });
+    writeFileSync(p.config, open);
+    writeFileSync(p.hash, hashLine(open));
+    expect(existsSync(p.stateDir)).toBe(false);
+    const verdict = verifyConfig(p, "locked");
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringMatching(/openclaw\.json differs from the image reference .*reference-\d+\.json \(token aside\)/) });
+    expect(verifyConfig(p, "mutable")).toMatchObject({ ok: true, reference: "not-checked" });
+  });
+
+  it("reports a missing reference at the default path, refuses one the operator named", () => {
+    const missing = join(anchorRoot, "nowhere.json");
+    const p = withReference(missing);
+    writeConfigAndHash(p, tokenConfig("t"), LOCKED);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, reference: "absent" });
+    expect(verifyConfig({ ...p, reference: { path: missing, required: true } }, "locked")).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/nowhere\.json is missing/),
+    });
+  });
+
+  it("refuses a reference anyone but root could have written", () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ["group-writable", referenceFile(IMAGE_CONFIG, 0o664), /owned by uid 0 with mode 664/],
+      ["not valid JSON", referenceFile(Buffer.from("{")), /is not valid JSON/],
+    ];
+    const foreign = referenceFile();
+    chownSync(foreign, 1000, 1000);
+    cases.push(["owned by uid 1000", foreign, /owned by uid 1000/]);
+    const inTmp = mkdtempSync(join(tmpdir(), "reference-"));
+    writeFileSync(join(inTmp, "r.json"), IMAGE_CONFIG, { mode: 0o444 });
+    cases.push(["below the sticky /tmp", join(inTmp, "r.json"), /directory \/tmp .*is not root-owned and closed to others/]);
+    for (const [what, path, reason] of cases) {
+      const p = withReference(path);
+      writeConfigAndHash(p, tokenConfig("t"), LOCKED);
+      expect(verifyConfig(p, "locked"), what).toMatchObject({ ok: false, reason: expect.stringMatching(reason) });
+    }
+    rmSync(inTmp, { recursive: true, force: true });
+  });
+
+  it("follows a symlink to a reference in root's directories (a Kubernetes ConfigMap mount)", () => {
+    const target = referenceFile();
+    const link = join(anchorRoot, `link-${++n}.json`);
+    symlinkSync(target, link);
+    const p = withReference(link, true);
+    writeConfigAndHash(p, tokenConfig("t"), LOCKED);
+    expect(verifyConfig(p, "locked")).toMatchObject({ ok: true, reference: "matched" });
   });
 });

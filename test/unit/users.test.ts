@@ -30,4 +30,19 @@ describe("passwd parsing", () => {
       "node",
     ]);
   });
+
+  it("raises ambient capabilities when asked (the gateway's net_bind_service)", () => {
+    const user = { name: "gateway", uid: 998, gid: 998, home: "/", shell: "/bin/sh" };
+    expect(stepDownArgv("/usr/bin/setpriv", { user, dropBounding: ["kill"], ambient: ["net_bind_service"] }, ["node"])).toEqual([
+      "/usr/bin/setpriv",
+      "--reuid=998",
+      "--regid=998",
+      "--init-groups",
+      "--bounding-set=-kill",
+      "--inh-caps=+net_bind_service",
+      "--ambient-caps=+net_bind_service",
+      "--",
+      "node",
+    ]);
+  });
 });

@@ -1,0 +1,84 @@
+// Attack 7 of issue 9: relaunch denial through resources the sandbox user shares with PID 1.
+// (a) /tmp is a small tmpfs the sandbox user fills; when the gateway dies, re-staging the
+//     guards needed new space (a temp file per guard, then rename), failed with ENOSPC, was
+//     refused as an unguarded relaunch and ended quarantined. Now a staged copy that is
+//     already identical and verified is kept in place, so the relaunch needs no space.
+// (b) the pid limit (--pids-limit) is exhausted when the gateway dies: spawning fails with
+//     EAGAIN. Retrying with backoff and naming the resource instead of quarantining is
+//     issue 10's part (the supervision state machine); this case waits for it (see below).
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import { docker, dockerAvailable, ensureTestImage, exec, waitFor } from "../helpers/docker.js";
+import { bootGateway as bootGatewayIn, containerTracker, hostChildren, hostPid, logs, waitForHealthy } from "../helpers/sandbox-container.js";
+
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+const track = containerTracker("ssv-atk7");
+const bootGateway = (image: string, runArgs: string[] = []) => bootGatewayIn(track, image, runArgs);
+
+/** Short timings: five failed relaunches quarantine within a few seconds. */
+const FAST = [
+  "-e", "SUPERVISOR_BACKOFF_INITIAL=0.2",
+  "-e", "SUPERVISOR_BACKOFF_MAX=0.5",
+  "-e", "SUPERVISOR_PROBE_INTERVAL=0.3",
+  "-e", "SUPERVISOR_STOP_GRACE=2",
+];
+
+async function status(name: string): Promise<StatusReport> {
+  const result = await exec(name, ["supervisor", "status", "--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as StatusReport;
+}
+
+const waitHealthy = (name: string, notPid?: number, timeoutMs?: number) => waitForHealthy(name, status, notPid, timeoutMs);
+
+/** Kills the gateway from the host, as a crash would: no process inside the container needed. */
+async function killGateway(name: string): Promise<void> {
+  process.kill(hostChildren(await hostPid(name))[0]!, "SIGKILL");
+}
+
+describe.skipIf(!dockerAvailable())("attack 7: relaunch denial through shared resources", () => {
+  const image = () => ensureTestImage("amd64");
+  it("builds the test image", () => expect(image()).toMatch(/-test:amd64$/), BUILD_TIMEOUT_MS);
+
+  it("a /tmp the sandbox user filled does not stop the relaunch after the gateway dies", async () => {
+    const name = await bootGateway(image(), ["--tmpfs", "/tmp:size=1m,mode=1777", ...FAST]);
+    const before = await waitHealthy(name);
+    const fill = await exec(name, ["sh", "-c", "dd if=/dev/zero of=/tmp/fill bs=4k 2>&1; df -k /tmp | tail -n1"], { user: "sandbox" });
+    expect(fill.stdout).toMatch(/No space left on device/);
+    expect(fill.stdout).toMatch(/ 0 +100% \/tmp$/m);
+    await killGateway(name);
+    const after = await waitHealthy(name, before.gateway!.pid, 20_000);
+    expect(after.crashes).toBe(1);
+    const output = await logs(name);
+    expect(output).not.toContain("refusing unguarded gateway relaunch");
+    expect(output).toContain("preload guards: staged and verified");
+    // Still full: the relaunch took no space.
+    expect((await exec(name, ["sh", "-c", "df -k /tmp | tail -n1"])).stdout).toMatch(/ 0 +100% \/tmp$/m);
+  });
+
+  // Depends on issue 10 (a launch that failed for a resource reason retries with backoff and
+  // names the resource instead of counting as a crash): every assertion after the pids are
+  // exhausted. Against the code without it the gateway ends quarantined. Enable with
+  // SSV_ATTACK7_PIDS=1 until issue 10 has landed on this branch.
+  it.skipIf(process.env.SSV_ATTACK7_PIDS !== "1")("an exhausted pid limit delays the relaunch, names the resource and never quarantines", async () => {
+    const name = await bootGateway(image(), ["--pids-limit", "64", ...FAST]);
+    const before = await waitHealthy(name);
+    // Every free pid taken for 8 s, then all released (a shell would stop or retry at the
+    // first failed fork; Node reports each one and goes on, and holds its own threads too).
+    const script =
+      "const cp=require('child_process');let failed=0;" +
+      "for(let i=0;i<200;i++){try{cp.spawn('sleep',['8'],{stdio:'ignore'}).on('error',()=>failed++)}catch{failed++}}" +
+      "setTimeout(()=>require('fs').writeFileSync('/tmp/hog',String(failed)),500);setTimeout(()=>{},8000)";
+    expect((await docker(["exec", "-d", "-u", "sandbox", name, "node", "-e", script])).code).toBe(0);
+    // Read from the host: no process can start in the container now.
+    const hogFile = `/proc/${await hostPid(name)}/root/tmp/hog`;
+    await waitFor(() => existsSync(hogFile) && Number(readFileSync(hogFile, "utf8")) > 0, 10_000);
+    await killGateway(name);
+    const after = await waitHealthy(name, before.gateway!.pid, 40_000);
+    expect(after.state).toBe("healthy");
+    const output = await logs(name);
+    expect(output).not.toContain("quarantined");
+    expect(output).toMatch(/gateway launch .*(pid limit|pids|process limit|EAGAIN)/i);
+  });
+});
