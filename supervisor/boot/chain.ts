@@ -74,8 +74,6 @@ function bootChain(options: BootOptions): void {
   const rootMode = process.getuid!() === 0;
   const notWritable = unwritable(writablePaths(settings, rootMode));
   if (notWritable !== undefined) refuse(notWritable);
-  // Before anything else: the previous boot's token must never be read as this boot's.
-  removeTokenFile(settings);
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
   let supervisorKept: string[] = [];
@@ -95,6 +93,9 @@ function bootChain(options: BootOptions): void {
   // Loaded once, after the drop's re-exec: the chain's own file work goes through its *at() calls.
   const addon = loadAddonOrExit();
   useNativeFs(addon);
+  // Before the chain reads or writes anything: the previous boot's token must never be read
+  // as this boot's (its file work goes through the addon, loaded just above).
+  removeTokenFile(settings);
   const sandbox = requireUser(settings.sandboxUser, "sandbox user");
   const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
   const uidProblem = options.command ? undefined : gatewayUidProblem(gateway?.uid ?? process.getuid!(), sandbox.uid, rootMode);

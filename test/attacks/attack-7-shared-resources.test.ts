@@ -57,11 +57,10 @@ describe.skipIf(!dockerAvailable())("attack 7: relaunch denial through shared re
     expect((await exec(name, ["sh", "-c", "df -k /tmp | tail -n1"])).stdout).toMatch(/ 0 +100% \/tmp$/m);
   });
 
-  // Depends on issue 10 (a launch that failed for a resource reason retries with backoff and
-  // names the resource instead of counting as a crash): every assertion after the pids are
-  // exhausted. Against the code without it the gateway ends quarantined. Enable with
-  // SSV_ATTACK7_PIDS=1 until issue 10 has landed on this branch.
-  it.skipIf(process.env.SSV_ATTACK7_PIDS !== "1")("an exhausted pid limit delays the relaunch, names the resource and never quarantines", async () => {
+  // A launch that failed for a resource reason retries with backoff and names the resource
+  // instead of counting as a crash (the supervision state machine); against code without it
+  // the gateway ends quarantined.
+  it("an exhausted pid limit delays the relaunch, names the resource and never quarantines", async () => {
     const name = await bootGateway(image(), ["--pids-limit", "64", ...FAST]);
     const before = await waitHealthy(name);
     // Every free pid taken for 8 s, then all released (a shell would stop or retry at the
