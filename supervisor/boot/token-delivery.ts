@@ -80,7 +80,10 @@ export interface TokenDelivery {
  * so `sandboxctl token` waits for the new one instead of printing a stale one.
  */
 export function removeTokenFile(settings: Pick<Settings, "tmpDir">): void {
-  removeFileDurable(join(settings.tmpDir, TOKEN_ENV_FILE));
+  const tokenFile = join(settings.tmpDir, TOKEN_ENV_FILE);
+  // /tmp is shared: a directory planted under the name cannot be unlinked; it is moved aside.
+  const displaced = removeFileDurable(tokenFile, { displace: true });
+  if (displaced !== undefined) log(`token: ${tokenFile} was ${displaced}; moved aside`, "[SECURITY]");
 }
 
 /** Returns the new token, or undefined when none could be produced. */

@@ -165,35 +165,44 @@ export function writeFileAtomicAt(
   }
 }
 
-/** Unlinks path (a missing file or directory is fine) and makes the removal durable. */
-export function removeFileDurable(path: string): void {
+/**
+ * Unlinks path (a missing file or directory is fine) and makes the removal durable. With
+ * displace, a directory under the name (which unlink cannot remove) is moved aside instead;
+ * the return value then describes it, as writeFileAtomic's does.
+ */
+export function removeFileDurable(path: string, options: { displace?: boolean } = {}): string | undefined {
   let dirFd: number;
   try {
     dirFd = openDirectory(dirname(path));
   } catch (err) {
-    if (errorCode(err) === "ENOENT") return;
+    if (errorCode(err) === "ENOENT") return undefined;
     throw new AtomicWriteError(`cannot remove ${path}: ${describeError(err)}`, { cause: err });
   }
   try {
-    removeFileDurableAt(dirFd, basename(path), path);
+    return removeFileDurableAt(dirFd, basename(path), path, options);
   } finally {
     closeSync(dirFd);
   }
 }
 
 /** removeFileDurable for an entry of a directory the caller has opened and checked. */
-export function removeFileDurableAt(dirFd: number, name: string, label = name): void {
+export function removeFileDurableAt(dirFd: number, name: string, label = name, options: { displace?: boolean } = {}): string | undefined {
+  let displaced: string | undefined;
   try {
     unlinkAt(dirFd, name);
   } catch (err) {
-    if (errorCode(err) === "ENOENT") return;
-    throw new AtomicWriteError(`cannot remove ${label}: ${describeError(err)}`, { cause: err });
+    if (errorCode(err) === "ENOENT") return undefined;
+    if (errorCode(err) !== "EISDIR" || !options.displace) {
+      throw new AtomicWriteError(`cannot remove ${label}: ${describeError(err)}`, { cause: err });
+    }
+    displaced = displaceNonRegular(dirFd, name, label);
   }
   try {
     fsyncSync(dirFd);
   } catch (err) {
     throw new AtomicWriteError(`removed ${label} but cannot make it durable: ${describeError(err)}`, { cause: err });
   }
+  return displaced;
 }
 
 function processAlive(pid: number): boolean {

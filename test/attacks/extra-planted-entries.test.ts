@@ -38,7 +38,7 @@ describe.skipIf(!dockerAvailable())("planted entries where a regular file is exp
     await docker(["restart", "-t", "5", name]);
     await waitHealthy(name, 20_000);
     const output = await logs(name);
-    expect(output).toMatch(/\[SECURITY\] token: \/tmp\/nemoclaw-gateway-token\.env was a directory of uid 1000, now \.nemoclaw-gateway-token\.env\.displaced-\S+; replaced/);
+    expect(output).toMatch(/\[SECURITY\] token: \/tmp\/nemoclaw-gateway-token\.env was a directory of uid 1000, now \.nemoclaw-gateway-token\.env\.displaced-\S+; (moved aside|replaced)/);
     expect(output).toMatch(/\[SECURITY\] preload guards: \/tmp\/nemoclaw-proxy-env\.sh was a FIFO of uid 1000, now \S+; replaced/);
     const files = await exec(name, ["stat", "-c", "%n %F %U %a", "/tmp/nemoclaw-gateway-token.env", "/tmp/nemoclaw-proxy-env.sh"]);
     expect(files.stdout).toBe("/tmp/nemoclaw-gateway-token.env regular file root 444\n/tmp/nemoclaw-proxy-env.sh regular file root 444\n");

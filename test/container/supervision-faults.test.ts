@@ -155,7 +155,9 @@ describe.skipIf(!dockerAvailable())("supervision under faults (amd64)", () => {
     it("retries a relaunch that finds /tmp full, naming the resource, and never quarantines for it", async () => {
       const name = await bootGateway(image(), [...FAST, "--tmpfs", "/tmp:size=1m,mode=1777", "-e", "SUPERVISOR_QUARANTINE_AFTER=2"]);
       const before = await waitHealthy(name);
-      await exec(name, ["sh", "-c", "dd if=/dev/zero of=/tmp/filler bs=64k count=100 2>/dev/null; true"]);
+      // Verified guards stay in place across a relaunch (attack 7), so one is removed: the
+      // relaunch must write it again into the full /tmp.
+      await exec(name, ["sh", "-c", "rm -f /tmp/nemoclaw-ciao-network-guard.js; dd if=/dev/zero of=/tmp/filler bs=64k count=100 2>/dev/null; true"]);
       process.kill(hostChildren(await hostPid(name))[0]!, "SIGKILL");
       await waitForLog(name, "waiting for disk space (ENOSPC): retrying the launch", 4);
       const waiting = await status(name);

@@ -24,8 +24,12 @@ const PORT = 18789;
 const GATEWAY_UID = 1001;
 /** A disagreement that lasts this many samples in a row is a broken rule, not a probe's latency. */
 const LASTING_SAMPLES = 3;
-/** PID 1's RSS may grow this much from the first to the last minute. */
-const MAX_RSS_GROWTH_KB = 8 * 1024;
+/**
+ * PID 1's anonymous memory (its heap and buffers) may grow this much between the first and the
+ * last minute. RSS is reported but not judged: it also counts shared code pages of the
+ * executable, which fault in as more code paths run (11 MB in a 2-minute run) and are no leak.
+ */
+const MAX_ANON_GROWTH_KB = 8 * 1024;
 
 function docker(args, timeoutMs = 60_000) {
   const r = spawnSync("docker", args, { encoding: "utf8", timeout: timeoutMs });
@@ -301,11 +305,12 @@ export async function runSoak({ minutes = 30, image, seed = Date.now(), log = (l
     pid1RssKb: rss,
     pid1AnonKb: anon,
     rssGrowthKb: rss.end - rss.start,
+    anonGrowthKb: anon.end - anon.start,
     internalErrors: (logText.match(/internal error/g) ?? []).length,
   };
   log(`soak: ${JSON.stringify(summary)}`);
   for (const line of disagreements.slice(0, 50)) log(`soak: disagreement: ${line}`);
-  summary.ok = counts.lasting === 0 && counts.twoGateways === 0 && counts.pid1Restarts === 0 && summary.rssGrowthKb <= MAX_RSS_GROWTH_KB;
+  summary.ok = counts.lasting === 0 && counts.twoGateways === 0 && counts.pid1Restarts === 0 && summary.anonGrowthKb <= MAX_ANON_GROWTH_KB;
   summary.disagreementLines = disagreements;
   return summary;
 }

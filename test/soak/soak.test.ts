@@ -13,6 +13,7 @@ interface Summary {
   twoGateways: number;
   pid1Restarts: number;
   rssGrowthKb: number;
+  anonGrowthKb: number;
   internalErrors: number;
   disagreementLines: string[];
 }
@@ -25,6 +26,7 @@ describe.skipIf(!dockerAvailable())("soak (2 minutes)", () => {
     expect(summary.twoGateways).toBe(0);
     expect(summary.pid1Restarts).toBe(0);
     expect(summary.internalErrors).toBe(0);
+    expect(summary.anonGrowthKb).toBeLessThanOrEqual(8 * 1024);
     expect(summary.ok).toBe(true);
   }, 15 * 60_000);
 });
