@@ -61,6 +61,7 @@ export function serveGateway(o: GatewayServiceOptions): void {
     killStraysByUid: o.rootMode,
     port: settings.gatewayPort,
     healthUrl: withPort(settings.healthUrl, settings.gatewayPort),
+    healthMode: settings.healthMode,
     machine: machineConfig(settings),
     probeTimeoutMs: settings.probeTimeoutSeconds * 1000,
     stopGraceMs: settings.stopGraceSeconds * 1000,

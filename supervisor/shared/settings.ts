@@ -8,6 +8,13 @@ import { LOG_VARIABLES } from "./log.js";
 /** Config posture (SPEC 2): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
 export type Posture = "locked" | "mutable";
 
+/**
+ * How much proof "healthy" takes: http (a proven listener on the port and GET healthUrl
+ * answering 200 or 401), listener (a proven listener, for gateways without HTTP), process
+ * (the launched process is alive, for gateways that do not listen at all).
+ */
+export type HealthMode = "http" | "listener" | "process";
+
 export interface Settings {
   /** Config directory holding openclaw.json and .config-hash. */
   configDir: string;
@@ -34,6 +41,7 @@ export interface Settings {
   gatewayPort: number;
   /** "{port}" is replaced by the port. */
   healthUrl: string;
+  healthMode: HealthMode;
   posture: Posture;
   /** Seconds between SIGTERM and SIGKILL when stopping the gateway. */
   stopGraceSeconds: number;
@@ -90,6 +98,7 @@ export const DEFAULTS: Settings = {
   gatewayCommand: ["openclaw", "gateway", "run", "--port", "{port}"],
   gatewayPort: 18789,
   healthUrl: "http://127.0.0.1:{port}/health",
+  healthMode: "http",
   posture: "locked",
   // Below Docker's own 10 s stop timeout, so the supervisor's SIGKILL comes before Docker's.
   stopGraceSeconds: 8,
@@ -110,7 +119,7 @@ export const DEFAULTS: Settings = {
   probationMaxSeconds: 3600,
 };
 
-type Kind = "path" | "name" | "argv" | "port" | "url" | "posture" | "seconds" | "flag" | "count";
+type Kind = "path" | "name" | "argv" | "port" | "url" | "healthMode" | "posture" | "seconds" | "flag" | "count";
 
 /** Each setting: its key in the config file, its environment variable, its kind. */
 const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
@@ -126,6 +135,7 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   gatewayCommand: { env: "SUPERVISOR_GATEWAY_COMMAND", kind: "argv" },
   gatewayPort: { env: "SUPERVISOR_GATEWAY_PORT", kind: "port" },
   healthUrl: { env: "SUPERVISOR_HEALTH_URL", kind: "url" },
+  healthMode: { env: "SUPERVISOR_HEALTH_MODE", kind: "healthMode" },
   posture: { env: "SUPERVISOR_CONFIG_POSTURE", kind: "posture" },
   stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
   requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
@@ -178,6 +188,7 @@ const EXPECTED: Record<Kind, string> = {
   argv: "a non-empty JSON array of strings",
   port: "a port number from 1 to 65535",
   url: "an http:// URL",
+  healthMode: '"http", "listener" or "process"',
   posture: '"locked" or "mutable"',
   seconds: "a number of seconds from 0 to 3600",
   flag: '"1"/"0" or true/false',
@@ -210,6 +221,8 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
     }
     case "url":
       return typeof raw === "string" && /^http:\/\/[^\s]+$/.test(raw) ? raw : undefined;
+    case "healthMode":
+      return raw === "http" || raw === "listener" || raw === "process" ? raw : undefined;
     case "posture":
       return raw === "locked" || raw === "mutable" ? raw : undefined;
     case "seconds": {

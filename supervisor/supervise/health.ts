@@ -1,11 +1,13 @@
 // Is the gateway healthy (SPEC 4 "Listener proof")? Three layers, cheapest first: the
 // process is still the one launched, it holds a LISTEN socket on its port, and its HTTP
-// health endpoint answers 200 or 401.
+// health endpoint answers 200 or 401. A health mode stops after the first (process) or the
+// second (listener) for gateways without HTTP.
 import { type ClientRequest, request } from "node:http";
 import type { ProcessIdentity } from "./gateway-state.js";
 import { proveIdentity } from "./identity.js";
 import { isListening, listenersOn } from "./listener.js";
 import { shortageOf } from "./resources.js";
+import type { HealthMode } from "../shared/settings.js";
 
 export interface ProbeResult {
   ok: boolean;
@@ -76,6 +78,8 @@ export interface HealthTarget {
   identity: ProcessIdentity;
   port: number;
   url: string;
+  /** http when absent. */
+  mode?: HealthMode;
   timeoutMs: number;
   procDir?: string;
   procNetDir?: string;
@@ -113,6 +117,7 @@ async function proveHealthyLayers(target: HealthTarget): Promise<HealthVerdict> 
   if (!proveIdentity(identity, { procDir: target.procDir })) {
     return { healthy: false, layer: "identity", detail: `pid ${identity.pid} (start time ${identity.startTime}) is gone or was replaced` };
   }
+  if (target.mode === "process") return { healthy: true, detail: `pid ${identity.pid} is alive (health mode process)` };
   if (!isListening(port, identity.uid, target.procNetDir)) {
     const others = [...new Set(listenersOn(port, target.procNetDir).map((socket) => socket.uid))];
     return {
@@ -123,6 +128,7 @@ async function proveHealthyLayers(target: HealthTarget): Promise<HealthVerdict> 
         : `port ${port} is held by uid ${others.join(", ")}, not by the gateway's uid ${identity.uid}`,
     };
   }
+  if (target.mode === "listener") return { healthy: true, detail: `pid ${identity.pid} listens on port ${port} (health mode listener)` };
   const probe = await probeHealth(url, timeoutMs);
   if (!probe.ok && probe.status === undefined && shortageOf(probe.error) !== undefined) {
     return { healthy: false, unknown: true, detail: `PID 1 could not open a socket for GET ${url} (${shortageOf(probe.error)})` };

@@ -27,6 +27,7 @@ import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.
 import type { ControlHandler, ControlResult, FailedLayer, ProcessIdentity, RestartRequest, StatusReport } from "./gateway-state.js";
 import { proveHealthy } from "./health.js";
 import { proveIdentity } from "./identity.js";
+import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
 import { shortageOf } from "./resources.js";
 
@@ -38,6 +39,7 @@ export interface SuperviseOptions extends GatewayProcessOptions {
   /** Runs once the gateway process exists (capability report); returns the capabilities it kept. */
   afterLaunch: (pid: number) => Promise<string[] | undefined>;
   healthUrl: string;
+  healthMode: HealthMode;
   machine: MachineConfig;
   probeTimeoutMs: number;
   staticStatus: Pick<StatusReport, "mode" | "posture"> & { supervisorKept: string[] };
@@ -412,7 +414,7 @@ export class GatewaySupervisor implements ControlHandler {
       let timer: NodeJS.Timeout | undefined;
       const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
       const verdict = await Promise.race([
-        proveHealthy({ identity, port: this.o.port, url: this.o.healthUrl, timeoutMs: this.o.probeTimeoutMs }),
+        proveHealthy({ identity, port: this.o.port, url: this.o.healthUrl, mode: this.o.healthMode, timeoutMs: this.o.probeTimeoutMs }),
         lost,
       ]);
       clearTimeout(timer);

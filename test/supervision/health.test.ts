@@ -148,6 +148,25 @@ describe("proveHealthy", () => {
     }
   });
 
+  it("health mode listener: a proven listener is enough; no listener still fails", async () => {
+    const t = await target("/500");
+    expect(await proveHealthy({ ...t, mode: "listener" })).toEqual({
+      healthy: true,
+      detail: `pid ${server.pid} listens on port ${server.port} (health mode listener)`,
+    });
+    expect(await proveHealthy({ ...t, mode: "listener", port: closedPort })).toMatchObject({ healthy: false, layer: "listener" });
+  });
+
+  it("health mode process: alive is enough; a replaced process still fails", async () => {
+    const t = await target("/500");
+    expect(await proveHealthy({ ...t, mode: "process", port: closedPort })).toEqual({
+      healthy: true,
+      detail: `pid ${server.pid} is alive (health mode process)`,
+    });
+    const replaced = { ...t.identity, startTime: t.identity.startTime - 1 };
+    expect(await proveHealthy({ ...t, mode: "process", identity: replaced })).toMatchObject({ healthy: false, layer: "identity" });
+  });
+
   it("fails at the http layer when the endpoint answers something else or nothing", async () => {
     expect(await proveHealthy(await target("/500"))).toMatchObject({ healthy: false, layer: "http", detail: expect.stringMatching(/: HTTP 500 \(/) });
     const hang = await proveHealthy({ ...(await target("/hang")), timeoutMs: 100 });

@@ -17,6 +17,7 @@ describe("settings", () => {
     expect(s.gatewayPort).toBe(4321);
     expect(s.posture).toBe("mutable");
     expect(s.requireCapDrop).toBe(true);
+    expect(resolveSettings({ SUPERVISOR_HEALTH_MODE: "process" }, '{"healthMode":"listener"}', "f.json").healthMode).toBe("process");
     expect(s.gatewayCommand.map((a) => withPort(a, s.gatewayPort))).toEqual(["gw", "--port", "4321"]);
   });
 
@@ -30,6 +31,7 @@ describe("settings", () => {
       [{}, "[]", /^f\.json: expected a JSON object of settings$/],
       [{}, '{"gatewayPort": "18789"}', /^f\.json: "gatewayPort" must be a port number/],
       [{}, '{"gatewayPrt": 1}', /^f\.json: unknown setting "gatewayPrt"/],
+      [{ SUPERVISOR_HEALTH_MODE: "tcp" }, undefined, /^SUPERVISOR_HEALTH_MODE="tcp": expected "http", "listener" or "process"$/],
     ];
     for (const [env, file, pattern] of bad) {
       expect(() => resolveSettings(env, file, "f.json")).toThrow(SettingsError);
