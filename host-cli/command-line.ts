@@ -76,7 +76,7 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
     summary: "start the gateway again after a stop; nothing if one runs",
     synopsis: ["start CONTAINER [--timeout SECONDS] [--json | --quiet]"],
     description:
-      "Start the gateway in CONTAINER again after 'sandboxctl stop' (or a quarantine) and wait\nuntil it is healthy; prints its pid. A gateway that is not stopped is left as it is\n(exit 0). Inside, this is supervisor restart, asked only when the state is stopped or\nquarantined.",
+      "Start the gateway in CONTAINER again after 'sandboxctl stop' (or a quarantine) and wait\nuntil it is healthy; prints its pid. A gateway that is not stopped is left as it is\n(exit 0). Inside, this is supervisor start, which decides and launches in one step.",
     options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
     args: [CONTAINER],
     exclusive: [["json", "quiet"]],

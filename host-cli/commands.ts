@@ -116,44 +116,18 @@ async function readFacts(ctx: Context, found: Found, container: string, deadline
   return factsOf(answer.value) ?? failure(EXIT.unavailable, "unavailable", `unexpected status report from the supervisor in container ${container}`);
 }
 
-/** States in which no gateway runs and none will without a request. */
-const STOPPED_STATES = new Set(["stopped", "quarantined"]);
-
 /**
- * `supervisor restart`, asked only when the gateway is stopped (or quarantined), under the
- * host lock so no other sandboxctl request comes in between. The supervisor has no "start
- * only if stopped" of its own yet: a restart from inside the container in that instant
- * would be followed by this one.
+ * `supervisor start`: PID 1 launches a gateway only where none runs nor is due (stopped,
+ * quarantined), deciding in one step, so no request from inside comes in between.
  */
 async function start(ctx: Context, cmd: Extract<Command, { command: "start" }>): Promise<number> {
   const mode = cmd.output;
-  return underLock(ctx, cmd, "interrupted before the start was requested; nothing was changed", async (found, deadline) => {
-    const facts = await readFacts(ctx, found, cmd.container, deadline);
-    if (facts.kind === "interrupted") return report(ctx, mode, failure(interruptedStatus(facts.signal), "interrupted", "interrupted before the start was requested; nothing was changed"));
-    if (facts.kind === "failure") return report(ctx, mode, facts);
-    if (!STOPPED_STATES.has(facts.state)) {
-      if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: true, started: false, state: facts.state, pid: facts.pid, startTime: facts.startTime })}\n`);
-      else if (mode === "text") ctx.stdout.write(`already started: gateway ${facts.state}${facts.pid !== null ? `, pid ${facts.pid}` : ""}\n`);
-      return EXIT.ok;
-    }
+  return underLock(ctx, cmd, "interrupted before the start was requested; nothing was changed", async ({ container: found }, deadline) => {
     const args = ["--timeout", secondsLeft(deadline), ...(mode === "text" ? [] : ["--json"])];
-    const asked = await askSupervisor(ctx, "restart", args, found.container, cmd.container, {
-      progress: mode === "text",
-      deadline: undefined,
-      onInterrupt: "leave",
-      shownAs: "start",
-    });
+    const asked = await askSupervisor(ctx, "start", args, found, cmd.container, { progress: mode === "text", deadline: undefined, onInterrupt: "leave" });
     if (asked.kind === "failure") return report(ctx, mode, asked);
     if (asked.kind === "interrupted") return continuesInside(ctx, cmd, asked.signal);
-    if (mode === "text") {
-      return relayText(ctx, { ...asked, stdout: asked.stdout.replace(/^restarted([:\n])/, "started$1"), held: asked.held });
-    }
-    const answer = answerObject(asked, cmd.container);
-    if (answer.kind === "object" && answer.value.ok === true && mode === "json") {
-      ctx.stdout.write(`${JSON.stringify({ ok: true, started: true, state: "healthy", pid: answer.value.pid ?? null, startTime: answer.value.startTime ?? null })}\n`);
-      return asked.exit;
-    }
-    return relayJson(ctx, "start", mode, asked, cmd.container);
+    return mode === "text" ? relayText(ctx, asked) : relayJson(ctx, "start", mode, asked, cmd.container);
   });
 }
 

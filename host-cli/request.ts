@@ -141,8 +141,6 @@ export interface AskOptions {
   /** Bounds the exec; none when the supervisor bounds its answer itself (restart, stop). */
   deadline: number | undefined;
   onInterrupt: "end" | "leave";
-  /** Shows the command's own lines under this name ("start: ..." for a restart asked by start). */
-  shownAs?: string;
 }
 
 /**
@@ -153,7 +151,7 @@ export interface AskOptions {
  */
 export async function askSupervisor(
   ctx: Context,
-  name: "restart" | "status" | "health" | "stop",
+  name: "restart" | "start" | "status" | "health" | "stop",
   args: readonly string[],
   found: Inspected,
   container: string,
@@ -164,7 +162,7 @@ export async function askSupervisor(
     deadline: options.deadline,
     onStderrLine: (line) => {
       if (options.progress && isCommandLine(name, line)) {
-        ctx.stderr.write(`${options.shownAs !== undefined ? options.shownAs + line.slice(name.length) : line}\n`);
+        ctx.stderr.write(`${line}\n`);
       } else {
         held.push(line);
       }

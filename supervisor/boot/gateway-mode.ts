@@ -112,7 +112,8 @@ export function serveGateway(o: GatewayServiceOptions): void {
   // The status report gains whether the port is protected, read afresh for each request.
   const handler: ControlHandler = {
     restart: (request, progress) => supervisor.restart(request, progress),
-    stop: (progress) => supervisor.stop(progress),
+    startIfStopped: (request, progress) => supervisor.startIfStopped(request, progress),
+    stop: (progress, from) => supervisor.stop(progress, from),
     status: () => ({ ...supervisor.status(), port: readPortProtection(settings.gatewayPort) }),
   };
   void startControlServer(controlSocketPath(settings), handler).then(

@@ -1,4 +1,4 @@
-// `supervisor restart|status|health|stop`: run inside the container (docker exec), they ask
+// `supervisor restart|start|status|health|stop`: run inside the container (docker exec), they ask
 // PID 1 over the control socket and turn its answer into output and an exit status. Each
 // command's exact behaviour is written down in docs/supervisor-<command>.md.
 import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
@@ -13,9 +13,9 @@ import { parseCommandLine, render, usageError, type CommandLine, type OptionValu
 import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
 import { DEFAULT_RESTART_SECONDS, MAX_RESTART_SECONDS, SUPERVISOR_PROGRAM } from "../shared/supervisor-spec.js";
 
-export type ControlCommandName = "restart" | "status" | "health" | "stop";
+export type ControlCommandName = "restart" | "start" | "status" | "health" | "stop";
 
-export const CONTROL_COMMANDS: readonly ControlCommandName[] = ["restart", "status", "health", "stop"];
+export const CONTROL_COMMANDS: readonly ControlCommandName[] = ["restart", "start", "status", "health", "stop"];
 
 /** Exit statuses shared by the four commands (docs/supervisor-*.md). */
 export const EXIT = {
@@ -58,6 +58,7 @@ export const ANSWER_MARGIN_MS = 15_000;
 
 export type ParsedCommand =
   | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number }; from?: string }
+  | { command: "start"; timeoutMs: number; json: boolean; from?: string }
   | { command: "status"; json: boolean }
   | { command: "health"; json: boolean }
   | { command: "stop"; json: boolean; from?: string };
@@ -71,7 +72,7 @@ function positiveInteger(value: string): number | undefined {
 
 /** Pure: the typed request of a parsed control command line, or the usage error of a bad value. */
 export function controlRequestOf(command: ControlCommandName, options: OptionValues, json: boolean): ParsedCommand | UsageError {
-  if (command !== "restart") return { command, json } as ParsedCommand;
+  if (command !== "restart" && command !== "start") return { command, json } as ParsedCommand;
   const bad = (message: string) => usageError(command, message, json);
   let seconds = DEFAULT_RESTART_SECONDS;
   if (typeof options.timeout === "string") {
@@ -81,6 +82,7 @@ export function controlRequestOf(command: ControlCommandName, options: OptionVal
     }
     seconds = n;
   }
+  if (command === "start") return { command, timeoutMs: seconds * 1000, json };
   const pidText = options["expect-pid"];
   const startText = options["expect-start-time"];
   if (typeof pidText !== typeof startText) return bad("--expect-pid and --expect-start-time go together");
@@ -198,27 +200,43 @@ export function describeCaller(command: string, args: readonly string[], env: No
   return text.replace(/[\u0000-\u001f]/g, " ").slice(0, MAX_FROM_CHARS);
 }
 
-async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, io: CommandIO): Promise<number> {
+/** A restart or start: under the restart lock, so requests from several shells run one at a time. */
+async function askUnderLock(parsed: Extract<ParsedCommand, { command: "restart" | "start" }>, io: CommandIO): Promise<ControlResult> {
   const deadline = Date.now() + parsed.timeoutMs;
-  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`restart: ${oneLine(message)}\n`);
+  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`${parsed.command}: ${oneLine(message)}\n`);
   const held = await acquireRestartLock(io.lockPath, deadline, io.lock ?? DEFAULT_LOCK);
-  let result: ControlResult;
-  if ("release" in held) {
-    try {
-      const timeoutMs = Math.max(1, deadline - Date.now());
-      const req = {
-        op: "restart" as const,
-        timeoutMs,
-        ...(parsed.expect ? { expect: parsed.expect } : {}),
-        ...(parsed.from !== undefined ? { from: parsed.from } : {}),
-      };
-      result = resultOf(await request(io.socketPath, req, progress, timeoutMs + io.stopGraceMs + ANSWER_MARGIN_MS));
-    } finally {
-      await held.release().catch(() => {});
-    }
-  } else {
-    result = resultOf(held);
+  if (!("release" in held)) return resultOf(held);
+  try {
+    const timeoutMs = Math.max(1, deadline - Date.now());
+    const from = parsed.from !== undefined ? { from: parsed.from } : {};
+    const req =
+      parsed.command === "start"
+        ? { op: "start" as const, timeoutMs, ...from }
+        : { op: "restart" as const, timeoutMs, ...(parsed.expect ? { expect: parsed.expect } : {}), ...from };
+    return resultOf(await request(io.socketPath, req, progress, timeoutMs + io.stopGraceMs + ANSWER_MARGIN_MS));
+  } finally {
+    await held.release().catch(() => {});
   }
+}
+
+async function start(parsed: Extract<ParsedCommand, { command: "start" }>, io: CommandIO): Promise<number> {
+  const result = await askUnderLock(parsed, io);
+  if (!result.ok) return reportFailure("start", result, parsed.json, io);
+  const gateway = result.gateway;
+  const state = result.alreadyStarted ?? "healthy";
+  if (parsed.json) {
+    const answer = { ok: true, started: result.alreadyStarted === undefined, state, pid: gateway?.pid ?? null, startTime: gateway?.startTime ?? null };
+    io.stdout.write(`${JSON.stringify(answer)}\n`);
+  } else if (result.alreadyStarted !== undefined) {
+    io.stdout.write(`already started: gateway ${state}${gateway ? `, pid ${gateway.pid}` : ""}\n`);
+  } else {
+    io.stdout.write(gateway ? `started: gateway pid ${gateway.pid}\n` : "started\n");
+  }
+  return EXIT.ok;
+}
+
+async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, io: CommandIO): Promise<number> {
+  const result = await askUnderLock(parsed, io);
   if (result.ok) {
     const gateway = result.gateway;
     io.stdout.write(
@@ -331,6 +349,8 @@ export function executeControlCommand(parsed: ParsedCommand, io: CommandIO): Pro
   switch (parsed.command) {
     case "restart":
       return restart(parsed, io);
+    case "start":
+      return start(parsed, io);
     case "stop":
       return stop(parsed, io);
     case "status":
@@ -372,7 +392,7 @@ function fdOutput(fd: number): Output {
 }
 
 /**
- * The `supervisor restart|status|health|stop` entry, given the parsed command line: bad
+ * The `supervisor restart|start|status|health|stop` entry, given the parsed command line: bad
  * values exit 2 before anything else, settings errors 78; otherwise the command's own status
  * (125 if the command itself broke). Under --json every outcome is one JSON object.
  */
@@ -417,6 +437,6 @@ async function main(command: ControlCommandName, line: Extract<CommandLine, { ki
     stopGraceMs: settings.stopGraceSeconds * 1000,
   };
   const parsed = outcome.parsed;
-  if (parsed.command === "restart" || parsed.command === "stop") parsed.from = describeCaller(command, process.argv.slice(3));
+  if (parsed.command === "restart" || parsed.command === "start" || parsed.command === "stop") parsed.from = describeCaller(command, process.argv.slice(3));
   return exitWith(await executeControlCommand(parsed, io));
 }

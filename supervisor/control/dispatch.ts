@@ -34,6 +34,10 @@ export function dispatch(handler: ControlHandler, request: ControlRequest, progr
       const { timeoutMs, expect, from } = request;
       return outcome(() => handler.restart({ timeoutMs, ...(expect ? { expect } : {}), ...(from !== undefined ? { from } : {}) }, progress));
     }
+    case "start": {
+      const { timeoutMs, from } = request;
+      return outcome(() => handler.startIfStopped({ timeoutMs, ...(from !== undefined ? { from } : {}) }, progress));
+    }
     case "stop":
       return outcome(() => handler.stop(progress, request.from));
   }

@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { GATEWAY_STATES, MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/gateway-state.js";
 import type { Settings } from "../shared/settings.js";
 
-export type ControlOp = "restart" | "status" | "health" | "stop";
+export type ControlOp = "restart" | "start" | "status" | "health" | "stop";
 
 /** `from` says who asks (the exec'd command), for the supervisor's log: the audit trail. */
 export type ControlRequest =
   | { op: "restart"; timeoutMs: number; expect?: { pid: number; startTime: number }; from?: string }
+  | { op: "start"; timeoutMs: number; from?: string }
   | { op: "status" }
   | { op: "health" }
   | { op: "stop"; from?: string };
@@ -28,7 +29,7 @@ export const MAX_CONNECTIONS = 32;
 /** Restart timeouts a request may carry: 1 ms to one hour. */
 export const MAX_TIMEOUT_MS = 3_600_000;
 
-const OPS: readonly ControlOp[] = ["restart", "status", "health", "stop"];
+const OPS: readonly ControlOp[] = ["restart", "start", "status", "health", "stop"];
 const LAYERS: readonly FailedLayer[] = [
   "guards missing",
   "config integrity",
@@ -97,10 +98,18 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
   if (!isOp(op)) {
     return { ok: false, message: `unknown op ${show(op)}: expected one of ${OPS.join(", ")}` };
   }
-  const allowed = op === "restart" ? ["op", "timeoutMs", "expect", "from"] : op === "stop" ? ["op", "from"] : ["op"];
+  const allowed =
+    op === "restart" ? ["op", "timeoutMs", "expect", "from"] : op === "start" ? ["op", "timeoutMs", "from"] : op === "stop" ? ["op", "from"] : ["op"];
   const extra = Object.keys(parsed).find((key) => !allowed.includes(key));
   if (extra !== undefined) {
-    const takes = op === "restart" ? "op, timeoutMs and optionally expect and from" : op === "stop" ? "op and optionally from" : "only op";
+    const takes =
+      op === "restart"
+        ? "op, timeoutMs and optionally expect and from"
+        : op === "start"
+          ? "op, timeoutMs and optionally from"
+          : op === "stop"
+            ? "op and optionally from"
+            : "only op";
     return { ok: false, message: `unexpected key ${show(extra)} in a ${op} request: it takes ${takes}` };
   }
   const from = parsed.from;
@@ -109,13 +118,13 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
   }
   const fromPart = from === undefined ? {} : { from };
   if (op === "stop") return { ok: true, value: { op, ...fromPart } };
-  if (op !== "restart") return { ok: true, value: { op } };
+  if (op !== "restart" && op !== "start") return { ok: true, value: { op } };
 
   const timeoutMs = parsed.timeoutMs;
   if (!isPositiveInteger(timeoutMs) || timeoutMs > MAX_TIMEOUT_MS) {
     return { ok: false, message: `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS} (milliseconds), got ${show(timeoutMs)}` };
   }
-  if (!("expect" in parsed)) return { ok: true, value: { op, timeoutMs, ...fromPart } };
+  if (op === "start" || !("expect" in parsed)) return { ok: true, value: { op, timeoutMs, ...fromPart } };
   const expect = parsed.expect;
   if (!isObject(expect)) {
     return { ok: false, message: `expect must be an object {"pid":N,"startTime":T}, got ${show(expect)}` };
@@ -142,7 +151,11 @@ function isStringList(value: unknown): boolean {
 
 function isControlResult(value: unknown): value is ControlResult {
   if (!isObject(value)) return false;
-  if (value.ok === true) return value.gateway === null || isIdentity(value.gateway);
+  if (value.ok === true) {
+    const state = value.alreadyStarted;
+    const stateOk = state === undefined || (typeof state === "string" && (GATEWAY_STATES as readonly string[]).includes(state));
+    return stateOk && (value.gateway === null || isIdentity(value.gateway));
+  }
   return (
     value.ok === false &&
     typeof value.layer === "string" &&

@@ -57,6 +57,18 @@ const COMMANDS: readonly CommandSpec[] = [
     footer: CONTROL_EXIT,
   },
   {
+    name: "start",
+    summary: "launch the gateway if it is stopped or quarantined; wait until healthy",
+    synopsis: ["start [--timeout SECONDS] [--json]"],
+    description:
+      "Ask PID 1 to launch the gateway if none runs because of 'supervisor stop' or a\n" +
+      "quarantine, and wait until it is healthy; prints its pid. In any other state a gateway\n" +
+      "runs or is about to: nothing changes and that is success.",
+    options: [{ name: "timeout", value: "SECONDS", help: `give up after SECONDS (1-${MAX_RESTART_SECONDS}, default ${DEFAULT_RESTART_SECONDS})` }, JSON_FLAG],
+    args: [],
+    footer: CONTROL_EXIT,
+  },
+  {
     name: "status",
     summary: "the gateway's state, pid, uptime, restarts, last exit, capabilities",
     description: "Print the gateway's state, pid, uptime, restarts, last exit, capabilities and mode.",
@@ -74,8 +86,8 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "stop",
-    summary: "stop the gateway; it stays stopped until 'supervisor restart'",
-    description: "Ask PID 1 to stop the gateway; it stays stopped (PID 1 keeps running) until\n'supervisor restart'.",
+    summary: "stop the gateway; it stays stopped until 'supervisor start' or 'restart'",
+    description: "Ask PID 1 to stop the gateway; it stays stopped (PID 1 keeps running) until\n'supervisor start' or 'supervisor restart'.",
     options: [JSON_FLAG],
     args: [],
     footer: CONTROL_EXIT,

@@ -64,7 +64,8 @@ export type FailedLayer =
   | "bad request";
 
 export type ControlResult =
-  | { ok: true; gateway: ProcessIdentity | null }
+  /** alreadyStarted (start only): the state in which a gateway ran or was due, so none was launched. */
+  | { ok: true; gateway: ProcessIdentity | null; alreadyStarted?: GatewayState }
   | { ok: false; layer: FailedLayer; message: string };
 
 export interface RestartRequest {
@@ -81,5 +82,7 @@ export const MAX_FROM_CHARS = 200;
 export interface ControlHandler {
   restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult>;
   stop(progress: (message: string) => void, from?: string): Promise<ControlResult>;
+  /** A restart only if no gateway runs nor is due (stopped, quarantined); else alreadyStarted. */
+  startIfStopped(request: Omit<RestartRequest, "expect">, progress: (message: string) => void): Promise<ControlResult>;
   status(): StatusReport;
 }

@@ -150,6 +150,19 @@ export class GatewaySupervisor implements ControlHandler {
     return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
   }
 
+  /**
+   * Checked and asked in one turn of the event loop, so no other request comes in between:
+   * a launch only where no gateway runs nor is due. A stop under way answers busy.
+   */
+  startIfStopped(request: Omit<RestartRequest, "expect">, progress: (message: string) => void): Promise<ControlResult> {
+    injectFault("request");
+    const phase = this.m.phase;
+    if (phase === "stopped" || phase === "quarantined" || phase === "stopping") {
+      return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
+    }
+    return Promise.resolve({ ok: true, gateway: this.m.gateway?.identity ?? null, alreadyStarted: phase });
+  }
+
   stop(progress: (message: string) => void, from?: string): Promise<ControlResult> {
     injectFault("request");
     return this.ask("stop", from ?? "a control request", 0, progress);

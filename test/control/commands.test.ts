@@ -37,6 +37,10 @@ function fakeHandler(overrides: Partial<ControlHandler> = {}): ControlHandler {
       progress("waiting for gateway pid 5151 to listen on port 18789");
       return { ok: true, gateway: NEW_GATEWAY };
     },
+    async startIfStopped(_request, progress) {
+      progress("waiting for gateway pid 5151 to listen on port 18789");
+      return { ok: true, gateway: NEW_GATEWAY };
+    },
     async stop(progress) {
       progress("SIGTERM to gateway pid 4242");
       return { ok: true, gateway: REPORT.gateway };
@@ -276,6 +280,42 @@ describe("supervisor health", () => {
     const result = await run("health", [], io);
     expect(result.code).toBe(4);
     expect(result.err).toMatch(/^health failed \(unavailable\): supervisor control socket .* not found/);
+  });
+});
+
+describe("supervisor start", () => {
+  it("prints started with the pid when a gateway was launched, already started with the state when not", async () => {
+    const launched = await setUp();
+    expect(await run("start", [], launched)).toEqual({
+      code: 0,
+      out: "started: gateway pid 5151\n",
+      err: "start: waiting for gateway pid 5151 to listen on port 18789\n",
+    });
+    const running = await setUp(fakeHandler({ startIfStopped: async () => ({ ok: true, gateway: NEW_GATEWAY, alreadyStarted: "unhealthy" }) }));
+    expect(await run("start", [], running)).toEqual({ code: 0, out: "already started: gateway unhealthy, pid 5151\n", err: "" });
+    const due = await setUp(fakeHandler({ startIfStopped: async () => ({ ok: true, gateway: null, alreadyStarted: "backing-off" }) }));
+    expect(await run("start", ["--json"], due)).toEqual({
+      code: 0,
+      out: '{"ok":true,"started":false,"state":"backing-off","pid":null,"startTime":null}\n',
+      err: "",
+    });
+    expect((await run("start", ["--json"], await setUp())).out).toBe('{"ok":true,"started":true,"state":"healthy","pid":5151,"startTime":777}\n');
+  });
+
+  it("passes its timeout, takes the restart lock, and fails like restart", async () => {
+    const seen: number[] = [];
+    const io = await setUp(
+      fakeHandler({
+        startIfStopped: async (request) => {
+          seen.push(request.timeoutMs);
+          return { ok: false, layer: "busy", message: "a stop is under way" };
+        },
+      }),
+    );
+    expect(await run("start", ["--timeout", "7"], io)).toEqual({ code: 3, out: "", err: "start failed (busy): a stop is under way\n" });
+    expect(seen[0]).toBeGreaterThan(6_000);
+    expect(seen[0]).toBeLessThanOrEqual(7_000);
+    expect((await run("start", ["--timeout", "0"], await setUp())).code).toBe(2);
   });
 });
 

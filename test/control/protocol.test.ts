@@ -33,7 +33,7 @@ const REPORT: StatusReport = {
 };
 
 describe("control protocol: requests", () => {
-  it("accepts exactly the four request shapes", () => {
+  it("accepts exactly the five request shapes", () => {
     const good: Array<[string, ControlRequest]> = [
       ['{"op":"status"}', { op: "status" }],
       ['{"op":"health"}', { op: "health" }],
@@ -48,6 +48,8 @@ describe("control protocol: requests", () => {
       [' {"op":"status"} \r', { op: "status" }],
       ['{"op":"stop","from":"\'supervisor stop\' (pid 9)"}', { op: "stop", from: "'supervisor stop' (pid 9)" }],
       ['{"op":"restart","timeoutMs":5,"from":"signal"}', { op: "restart", timeoutMs: 5, from: "signal" }],
+      ['{"op":"start","timeoutMs":5000}', { op: "start", timeoutMs: 5000 }],
+      ['{"op":"start","timeoutMs":5,"from":"x"}', { op: "start", timeoutMs: 5, from: "x" }],
     ];
     for (const [line, request] of good) {
       expect(decodeRequest(line), line).toEqual({ ok: true, value: request });
@@ -62,8 +64,8 @@ describe("control protocol: requests", () => {
       ["[]", /^request must be a JSON object/],
       ["null", /^request must be a JSON object/],
       ['"status"', /^request must be a JSON object/],
-      ["{}", /^unknown op undefined: expected one of restart, status, health, stop$/],
-      ['{"op":"reboot"}', /^unknown op "reboot": expected one of restart, status, health, stop$/],
+      ["{}", /^unknown op undefined: expected one of restart, start, status, health, stop$/],
+      ['{"op":"reboot"}', /^unknown op "reboot": expected one of restart, start, status, health, stop$/],
       ['{"op":"STATUS"}', /^unknown op "STATUS"/],
       ['{"op":1}', /^unknown op 1/],
       ['{"op":"status","verbose":true}', /^unexpected key "verbose" in a status request: it takes only op$/],
@@ -124,6 +126,7 @@ describe("control protocol: answers", () => {
       { progress: "stopping gateway pid 7" },
       { result: { ok: true, gateway: { pid: 8, startTime: 9, uid: 999 } } },
       { result: { ok: true, gateway: null } },
+      { result: { ok: true, gateway: { pid: 8, startTime: 9, uid: 999 }, alreadyStarted: "backing-off" } },
       { result: { ok: false, layer: "health timeout", message: "no answer on port 18789 within 60 s" } },
       { status: REPORT },
       { status: { ...REPORT, gateway: null, lastExit: null, detail: "quarantined", capabilities: { gatewayKept: null, supervisorKept: [] } } },

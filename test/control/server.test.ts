@@ -39,6 +39,9 @@ function fakeHandler(overrides: Partial<ControlHandler> = {}): ControlHandler {
       await sleep(20);
       return { ok: true, gateway: NEW_GATEWAY };
     },
+    async startIfStopped() {
+      return { ok: true, gateway: NEW_GATEWAY };
+    },
     async stop() {
       return { ok: true, gateway: null };
     },
