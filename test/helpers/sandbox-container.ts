@@ -32,10 +32,10 @@ export async function waitForLog(name: string, text: string, times = 1, timeoutM
   });
 }
 
-export async function bootGateway(track: (name?: string) => string, image: string, runArgs: string[] = []): Promise<string> {
+export async function bootGateway(track: (name?: string) => string, image: string, runArgs: string[] = [], timeoutMs = 30_000): Promise<string> {
   const name = track();
   await startContainer(name, [...runArgs, image]);
-  await waitForLog(name, LISTENING);
+  await waitForLog(name, LISTENING, 1, timeoutMs);
   return name;
 }
 
