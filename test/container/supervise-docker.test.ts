@@ -12,6 +12,8 @@ import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
 import { arm64TestsEnabled, docker, dockerAvailable, ensureTestImage, exec, waitFor, type Arch } from "../helpers/docker.js";
 import {
   bootGateway as bootGatewayIn,
+  boundingSet,
+  configToken,
   containerTracker,
   hostChildren,
   hostPid,
@@ -76,6 +78,26 @@ function supervisionSuite(arch: Arch, enabled: boolean): void {
     const bootGateway = (image: string, runArgs: string[] = []) => bootGatewayIn(track, image, [...platform, ...runArgs], 30_000 * slow);
     const waitHealthy = (name: string, notPid?: number, timeoutMs = 30_000) => waitForHealthy(name, status, notPid, timeoutMs * slow);
     it("builds the test image", () => expect(image()).toMatch(new RegExp(`-test:${arch}$`)), BUILD_TIMEOUT_MS);
+
+    it("boots through the whole chain on this architecture: capabilities dropped, config verified and locked by ioctl, a new token after a restart", async () => {
+      const name = await bootGateway(image(), ["--cap-add", "LINUX_IMMUTABLE"]);
+      const report = await waitHealthy(name);
+      const output = await logs(name);
+      expect(output).toMatch(/config: openclaw\.json verified against \.config-hash/);
+      expect(output).toContain("config lock: hardened");
+      expect(report.capabilities).toEqual({ gatewayKept: [], supervisorKept: [] });
+      const pid1 = await hostPid(name);
+      expect(boundingSet(pid1).has("setuid")).toBe(true); // what PID 1 keeps to step down
+      for (const cap of ["sys_admin", "sys_ptrace", "net_raw", "dac_override"]) expect(boundingSet(pid1).has(cap), cap).toBe(false);
+      for (const cap of ["setuid", "setgid", "chown", "fowner", "kill"]) expect(boundingSet(hostChildren(pid1)[0]!).has(cap), cap).toBe(false);
+      expect((await exec(name, ["lsattr", "-d", "/sandbox/.openclaw"])).stdout).toMatch(/^\S*i\S* /);
+      expect((await exec(name, ["sh", "-c", "echo x > /sandbox/.openclaw/new-file"])).code).not.toBe(0);
+      const before = await configToken(name);
+      await docker(["restart", name], { timeoutMs: 60_000 * slow });
+      await waitForLog(name, LISTENING, 2, 30_000 * slow);
+      expect(await configToken(name)).not.toBe(before);
+      expect((await exec(name, ["lsattr", "-d", "/sandbox/.openclaw"])).stdout).toMatch(/^\S*i\S* /);
+    }, 90_000 * slow);
 
     it("restarts on `supervisor restart`: prints the new pid, the old one is gone and reaped, exactly one gateway listens", async () => {
       const name = await bootGateway(image());
