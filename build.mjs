@@ -1,4 +1,4 @@
-// Build script: native addon → JS bundles → single executables (SEA) → SHA256SUMS.
+// Build script: native addon → JS bundles → single executables (Node SEA) → SHA256SUMS.
 //
 //   node build.mjs                 everything, both arches
 //   node build.mjs --bundle-only   native addon + bundles only (fast; what tests need)
@@ -114,21 +114,24 @@ async function bundle() {
 
 // --- 3. single executables -------------------------------------------------------------
 
-// .cache/node is laid out exactly like pkg's own download cache ($HOME/.pkg-cache/sea), whose
-// "already downloaded" test is only: <name>.tar.gz + .ok exist, and <name>/bin/node + .ok exist.
-// The tarball can therefore be an empty stub; pkg never reads it once bin/node.ok is there.
+// Node's own single-executable flow (nodejs.org/api/single-executable-applications.html):
+// sea-config.json → `node --experimental-sea-config` writes a blob → postject injects it into a
+// copy of the same Node binary. This is what `pkg --sea` runs for a plain .cjs input, minus two
+// things pkg's simple mode cannot do: it does not forward a sea-config (no code cache, no
+// execArgv), and it generates one blob with the host's Node for every target, whose code cache
+// V8 rejects on the other arch ("Code cache data rejected", measured on arm64). Here each
+// arch's blob comes from that arch's own Node (arm64 through qemu-user, under a second).
 const nodeCache = at('.cache/node');
 
 function baseNode(arch) {
   const name = `node-v${NODE_VERSION}-linux-${arch}`;
   const bin = path.join(nodeCache, name, 'bin', 'node');
-  const stub = path.join(nodeCache, `${name}.tar.gz`);
   const stamp = `${bin}.ok`;
-  const cached = [bin, stub, `${stub}.ok`].every((f) => fs.existsSync(f));
-  if (cached && readOrEmpty(stamp) === NODE_INTEGRITY[arch]) return bin;
+  if (fs.existsSync(bin) && readOrEmpty(stamp) === NODE_INTEGRITY[arch]) return bin;
 
   // The registry's node-linux-<arch> packages are the official release binaries; they declare
   // `cpu`, which `npm pack` (unlike `npm install`) ignores, so any host can fetch both.
+  fs.mkdirSync(nodeCache, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(nodeCache, 'tmp-'));
   try {
     const spec = `node-linux-${arch}@${NODE_VERSION}`;
@@ -142,8 +145,6 @@ function baseNode(arch) {
     const [strip, hint] = tool(arch, 'strip');
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     run(`stripping ${spec}`, strip, ['-o', bin, path.join(tmp, 'package/bin/node')], { hint });
-    fs.writeFileSync(stub, '');
-    fs.writeFileSync(`${stub}.ok`, '');
     fs.writeFileSync(stamp, NODE_INTEGRITY[arch]);
     step(`node: ${rel(bin)}  ${megabytes(bin)} (stripped)`);
     return bin;
@@ -159,58 +160,59 @@ function execFor(arch, file, args) {
   return [qemu, ['-L', `/usr/${GNU_TRIPLE[arch]}`, file, ...args]];
 }
 
+// Node options baked into the supervisor (sea-config execArgv; NODE_OPTIONS still adds to them).
+// docs/startup-and-memory.md measures each one.
+//   --disable-sigusr1  no inspector on SIGUSR1, so no "SignalInspector" thread, which blocks
+//                      every signal: PID 1 can then drop capabilities on each of its threads
+//                      (boot/capability-drop.ts), and a signal cannot open a debugger in PID 1.
+const SUPERVISOR_EXEC_ARGV = ['--disable-sigusr1'];
+
 // The programs compiled into single executables: the supervisor (PID 1) and sandboxctl (host).
-const PROGRAMS = ['supervisor', 'sandboxctl'];
+const PROGRAMS = { supervisor: SUPERVISOR_EXEC_ARGV, sandboxctl: [] };
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 function buildExecutables(arches, bundled) {
   if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) fail('executables can only be built on linux x64 or arm64');
-  const programs = PROGRAMS.filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
+  const programs = Object.keys(PROGRAMS).filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
   if (programs.length === 0) return step('sea: no bundle, skipped'), [];
-  fs.mkdirSync(nodeCache, { recursive: true });
-  // pkg must run on Node >= 22, and the SEA blob must come from the exact Node version that will
-  // read it, so pkg runs on the cached host-arch base binary, not on whatever `node` is installed.
-  const hostNode = baseNode(process.arch);
-  for (const arch of arches) baseNode(arch);
-
-  // pkg hard-codes $HOME/.pkg-cache/sea (PKG_CACHE_PATH only covers its non-SEA mode), so it gets
-  // a private HOME whose cache is .cache/node: it then finds everything and downloads nothing.
-  const home = at('.cache/pkg-home');
-  fs.mkdirSync(path.join(home, '.pkg-cache'), { recursive: true });
-  try {
-    fs.symlinkSync('../../node', path.join(home, '.pkg-cache', 'sea'));
-  } catch (e) {
-    if (e.code !== 'EEXIST') throw e;
-  }
-  const pkgCli = path.join(path.dirname(require.resolve('@yao-pkg/pkg/package.json')), require('@yao-pkg/pkg/package.json').bin.pkg);
+  const postject = path.join(path.dirname(require.resolve('postject/package.json')), require('postject/package.json').bin.postject);
+  const work = at('build/sea');
+  fs.mkdirSync(work, { recursive: true });
 
   const outputs = [];
   for (const name of programs) {
-    const files = arches.map((arch) => at(`dist/${name}-linux-${arch}`));
-    for (const out of files) fs.rmSync(out, { force: true });
-    // With several targets pkg appends "-<arch>" to --output; with one it uses --output verbatim.
-    // A plain .cjs input (no package.json) selects pkg's "simple SEA": the bundle is the SEA main
-    // script as is, with no virtual filesystem, code cache or snapshot. The blob still records the
-    // bundle's absolute path (SEA `code_path`, unused at run time without a code cache), so outputs
-    // are byte-identical across builds from the same checkout path, not across different paths.
-    step(`sea: pkg --sea ${name} for ${arches.join(', ')}`);
-    run('pkg --sea', hostNode, [
-      pkgCli, `dist/${name}.cjs`, '--sea',
-      '--targets', arches.map((a) => `node${NODE_VERSION}-linux-${a}`).join(','),
-      '--output', arches.length > 1 ? `dist/${name}-linux` : rel(files[0]),
-    ], { env: { ...process.env, HOME: home } });
+    for (const arch of arches) {
+      const node = baseNode(arch);
+      const out = at(`dist/${name}-linux-${arch}`);
+      const blob = path.join(work, `${name}-linux-${arch}.blob`);
+      const config = path.join(work, `${name}-linux-${arch}.json`);
+      // The code cache is V8 bytecode of the bundle's top level, compiled at build time, so a
+      // start skips parsing it. `main` stays relative (the blob records it) and --random-seed
+      // makes the cache byte-identical from build to build; it is a generator flag only, not
+      // one the executable runs with (V8 excludes it from the flags a cache must match).
+      fs.writeFileSync(config, JSON.stringify({
+        main: `dist/${name}.cjs`,
+        output: rel(blob),
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+        execArgv: PROGRAMS[name],
+      }));
+      const [gen, genArgs] = execFor(arch, node, ['--random-seed=1', '--experimental-sea-config', rel(config)]);
+      run(`SEA blob of ${name} for ${arch}`, gen, genArgs, { hint: 'apt-get install qemu-user-static' });
+      fs.rmSync(out, { force: true });
+      fs.copyFileSync(node, out);
+      run(`postject ${rel(out)}`, process.execPath, [postject, rel(out), 'NODE_SEA_BLOB', rel(blob), '--sentinel-fuse', SEA_FUSE]);
+      fs.chmodSync(out, 0o755);
 
-    for (const [i, arch] of arches.entries()) {
-      const out = files[i];
-      if (!fs.existsSync(out)) fail(`pkg did not produce ${rel(out)}`);
       const [cmd, args] = execFor(arch, out, ['--version']);
       const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
       if (r.error?.code === 'ENOENT') step(`sea: ${cmd} not found, ${rel(out)} not smoke-tested (apt-get install qemu-user-static)`);
-      else if (r.status !== 0 || !r.stdout.includes(pkg.version)) {
-        fail(`${rel(out)} --version: expected ${pkg.version}, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
+      else if (r.status !== 0 || !r.stdout.includes(pkg.version) || r.stderr !== '') {
+        fail(`${rel(out)} --version: expected ${pkg.version} and no warning, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
       }
       step(`sea: ${rel(out)}  ${megabytes(out)}`);
+      outputs.push(out);
     }
-    outputs.push(...files);
   }
   return outputs;
 }
