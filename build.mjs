@@ -59,10 +59,14 @@ const megabytes = (file) => `${(fs.statSync(file).size / 1e6).toFixed(1)} MB`;
 
 // --- 1. native addon -------------------------------------------------------------------
 
+// Each addon also goes to dist/: images install it (root-owned, read-only) where the
+// supervisor maps it without writing anything (supervisor/shared/addon-loader.ts).
 function buildNative() {
   const src = 'supervisor/shared/native/reaper.c';
-  if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`);
+  if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`), [];
   fs.mkdirSync(at('build/native'), { recursive: true });
+  fs.mkdirSync(at('dist'), { recursive: true });
+  const copies = [];
   for (const arch of ARCHES) {
     const out = `build/native/reaper-linux-${arch}.node`;
     const [cc, hint] = tool(arch, 'gcc');
@@ -74,8 +78,14 @@ function buildNative() {
       `-ffile-prefix-map=${root}=.`, '-Wl,--build-id=none', '-s',
       '-o', out, src,
     ], { hint });
-    step(`native: ${out}`);
+    const copy = at(`dist/reaper-linux-${arch}.node`);
+    fs.rmSync(copy, { force: true });
+    fs.copyFileSync(at(out), copy);
+    fs.chmodSync(copy, 0o444);
+    copies.push(copy);
+    step(`native: ${out}, ${rel(copy)}`);
   }
+  return copies;
 }
 
 // --- 2. bundles ------------------------------------------------------------------------
@@ -229,8 +239,8 @@ async function main() {
   if (values.arch && !ARCHES.includes(values.arch)) fail(`--arch must be one of ${ARCHES.join(', ')}`);
   const started = Date.now();
 
-  buildNative();
-  const outputs = await bundle();
+  const addons = buildNative();
+  const outputs = [...addons, ...(await bundle())];
   if (!values['bundle-only']) outputs.push(...buildExecutables(values.arch ? [values.arch] : ARCHES, outputs));
 
   // sha256sum format, relative to dist/, so `cd dist && sha256sum -c SHA256SUMS` works.
