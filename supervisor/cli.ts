@@ -6,6 +6,8 @@
 // Start-up time is PID 1's time: `run` loads only the init stage. `boot` and the control
 // commands are imported dynamically, which esbuild's CJS bundle turns into modules that are
 // evaluated only when asked for (with their node:net, node:http, node:crypto, proper-lockfile).
+// First of all, before any other module is evaluated: catch the signals an init must not lose.
+import "./init/catch-early-signals.js";
 import { writeSync } from "node:fs";
 import type { ControlCommandName } from "./control/commands.js";
 import { runInit } from "./init/run.js";

@@ -12,6 +12,7 @@ import type { NativeAddon } from "../shared/native.js";
 import { Reaper } from "../init/reaper.js";
 import type { Settings } from "../shared/settings.js";
 import { withPort } from "../shared/settings.js";
+import { takeEarlySignals } from "../init/early-signals.js";
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../init/signals.js";
 import { GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
 import { shellStatus } from "../init/wait-status.js";
@@ -90,15 +91,16 @@ export function serveGateway(o: GatewayServiceOptions): void {
     reaper.reapNow();
     exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
   };
-  for (const signal of FORWARDED_SIGNALS) {
-    process.on(signal, () => {
-      if (shuttingDown) return;
-      if (SHUTDOWN_SIGNALS.has(signal)) return void shutdown(signal);
-      // HUP means restart (SPEC 4); the other signals are the gateway's.
-      if (signal === "SIGHUP") return supervisor.restartFromSignal();
-      supervisor.forward(signal);
-    });
-  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    if (SHUTDOWN_SIGNALS.has(signal)) return void shutdown(signal);
+    // HUP means restart (SPEC 4); the other signals are the gateway's.
+    if (signal === "SIGHUP") return supervisor.restartFromSignal();
+    supervisor.forward(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => onSignal(signal));
+  // Caught during start-up and the boot chain; handled once the gateway is on its way.
+  const early = takeEarlySignals();
   reaper.start();
 
   void startControlServer(controlSocketPath(settings), supervisor).then(
@@ -106,5 +108,6 @@ export function serveGateway(o: GatewayServiceOptions): void {
     (error: unknown) => log(`control: socket unavailable (${(error as Error).message}); HUP still restarts the gateway`),
   );
   void supervisor.start();
+  for (const signal of early) onSignal(signal);
 }
 
