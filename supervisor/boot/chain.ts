@@ -3,6 +3,7 @@
 // hands it over; nothing after it reaches back.
 import { existsSync, mkdirSync } from "node:fs";
 import { log } from "../shared/log.js";
+import type { NativeAddon } from "../shared/native.js";
 import { loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
@@ -71,11 +72,12 @@ function bootChain(options: BootOptions): void {
   if (notWritable !== undefined) refuse(notWritable);
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
+  const addon = loadAddonOrExit();
   let supervisorKept: string[] = [];
   if (rootMode) {
     const needs = checkOwnCapabilities();
     if (!needs.ok) refuse(needs.message);
-    const outcome = dropOwnCapabilities();
+    const outcome = dropOwnCapabilities(addon);
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
     if (outcome.kind === "residual") supervisorKept = outcome.residual;
   } else {
@@ -128,7 +130,7 @@ function bootChain(options: BootOptions): void {
   }
   if (options.command) {
     const plan: LaunchPlan = { command: options.command, user: rootMode ? sandbox : undefined, setpriv, nodeOptions, extraEnv: {}, cwd: callerCwd };
-    return runOneShot(plan, settings, dropsApplied);
+    return runOneShot(addon, plan, settings, dropsApplied);
   }
 
   const gatewayPlan: LaunchPlan = {
@@ -141,7 +143,7 @@ function bootChain(options: BootOptions): void {
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
   };
   serveGateway({
-    addon: loadAddonOrExit(),
+    addon,
     settings,
     rootMode,
     gatewayUid: gateway?.uid ?? process.getuid!(),
@@ -155,11 +157,11 @@ function bootChain(options: BootOptions): void {
 }
 
 /** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
-function runOneShot(plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
+function runOneShot(addon: NativeAddon, plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
   const role = `one-shot '${plan.command[0]}'`;
   const who = plan.user?.name ?? `uid ${process.getuid!()}`;
   runInitLoop({
-    addon: loadAddonOrExit(),
+    addon,
     graceSeconds: settings.stopGraceSeconds,
     launch: buildLaunch(plan, process.env, dropsApplied),
     afterLaunch: (pid, abort) => {

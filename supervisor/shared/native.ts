@@ -24,6 +24,12 @@ export interface NativeAddon {
    * arguments (pid <= 0, a start time that is not a non-negative integer).
    */
   pidfdSignal(pid: number, expectedStartTime: number, signal: number): number;
+  /**
+   * Removes the capabilities (numbers of linux/capability.h) from the bounding, permitted,
+   * effective and inheritable sets of every thread of this process. 0, or -errno
+   * (-ETIMEDOUT: a thread did not answer; the result is then not to be trusted).
+   */
+  dropCapabilities(capabilities: number[]): number;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";
