@@ -8,10 +8,11 @@ cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
 # The container test bed (docker.io, debootstrap, qemu for arm64), the cross toolchain for
 # the arm64 addon and base binary, the tools the supervisor drives (setpriv, capsh, chattr),
-# tini/dumb-init to benchmark against, and Podman (with runc) for sandboxctl's second engine.
+# tini/dumb-init to benchmark against (and strace, to count the programs a boot runs), and
+# Podman (with runc) for sandboxctl's second engine.
 packages=(docker.io debootstrap qemu-user-static binfmt-support gcc g++ make python3
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross util-linux libcap2-bin e2fsprogs procps
-  tini dumb-init podman runc)
+  tini dumb-init strace podman runc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
