@@ -40,7 +40,7 @@ describe("native addon loading", () => {
   it("writes a private copy when the installed one differs by one byte", () => {
     const installed = join(dir, "reaper.node");
     const changed = Buffer.from(bytes);
-    changed[changed.length - 1] ^= 1;
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 1;
     writeFileSync(installed, changed, { mode: 0o444 });
     const loaded = loadAddon<NativeAddon>(source(installed), realDlopen);
     expect(loaded.from).toBe("written");
