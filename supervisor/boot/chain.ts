@@ -14,7 +14,6 @@ import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
 import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths } from "./config-integrity.js";
-import { serveGateway } from "./gateway-mode.js";
 import { stageGuardedEnvironment } from "./guarded-environment.js";
 import {
   buildLaunch,
@@ -142,18 +141,25 @@ function bootChain(options: BootOptions): void {
     extraEnv: { [GATEWAY_MARKER]: "1", OPENCLAW_NO_RESPAWN: "1", ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
   };
-  serveGateway({
-    addon,
-    settings,
-    rootMode,
-    gatewayUid: gateway?.uid ?? process.getuid!(),
-    prepareLaunch: relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied),
-    afterLaunch: (pid) => {
-      log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
-      return rootMode ? reportChildCapabilities("gateway", pid) : Promise.resolve([]);
-    },
-    supervisorKept,
-  });
+  // Imported here, not at the top: a one-shot boot never evaluates the supervise and control
+  // stages (node:http, node:net), a tenth of its start-up.
+  const prepareLaunch = relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied);
+  void import("./gateway-mode.js")
+    .then(({ serveGateway }) =>
+      serveGateway({
+        addon,
+        settings,
+        rootMode,
+        gatewayUid: gateway?.uid ?? process.getuid!(),
+        prepareLaunch,
+        afterLaunch: (pid) => {
+          log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
+          return rootMode ? reportChildCapabilities("gateway", pid) : Promise.resolve([]);
+        },
+        supervisorKept,
+      }),
+    )
+    .catch((error: unknown) => exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`));
 }
 
 /** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
