@@ -136,9 +136,12 @@ if (rootfs.dir) {
 }
 
 // --- signal-loss window -------------------------------------------------------------
+// Each TERM lands at a fixed delay after exec; whether it is caught depends on how far that
+// one start got, which a busy machine stretches. So: the delay from which at least half are
+// caught (the typical window) and the first from which none was lost (the worst seen).
 const STEP_MS = 2;
-const MAX_MS = 60;
-const TRIALS = 3;
+const MAX_MS = 80;
+const TRIALS = 5;
 /** How many of TRIALS TERMs sent `delayMs` after exec were lost (the child was not killed by it). */
 function lost(argv, delayMs) {
   let count = 0;
@@ -148,15 +151,21 @@ function lost(argv, delayMs) {
   }
   return count;
 }
-/** The first delay of the sweep from which no TERM was lost, up to the sweep's end. */
 function lossWindow(argv) {
+  let typical;
   let firstSafe = 0;
-  for (let delay = 0; delay <= MAX_MS; delay += STEP_MS) if (lost(argv, delay) > 0) firstSafe = delay + STEP_MS;
-  return firstSafe > MAX_MS ? `> ${MAX_MS} ms` : `${firstSafe} ms`;
+  for (let delay = 0; delay <= MAX_MS; delay += STEP_MS) {
+    const n = lost(argv, delay);
+    if (typical === undefined && n <= TRIALS / 2) typical = delay;
+    if (n > 0) firstSafe = delay + STEP_MS;
+  }
+  const show = (ms) => (ms === undefined || ms > MAX_MS ? `> ${MAX_MS}` : String(ms)).padStart(8);
+  return `${show(typical)}${show(firstSafe)}`;
 }
-const sleeper = ["/bin/sleep", "0.3"];
-const nodeFirstLine = "process.on('SIGTERM',()=>process.exit(143));setTimeout(()=>{},300)";
-console.log(`\nsignal-loss window (SIGTERM at 0-${MAX_MS} ms after PID 1's exec, every ${STEP_MS} ms, ${TRIALS} each): none lost from`);
+const sleeper = ["/bin/sleep", "0.15"];
+const nodeFirstLine = "process.on('SIGTERM',()=>process.exit(143));setTimeout(()=>{},150)";
+console.log(`\nsignal-loss window: SIGTERM at 0-${MAX_MS} ms after PID 1's exec, every ${STEP_MS} ms, ${TRIALS} each`);
+console.log(`${"".padEnd(40)}${pad("half ms", 8)}${pad("all ms", 8)}  (caught from)`);
 console.log(`${"supervisor run -- sleep".padEnd(40)}${lossWindow([supervisor, "run", "--", ...sleeper])}`);
 console.log(`${"node, a handler on its first line".padEnd(40)}${lossWindow([node, "-e", nodeFirstLine])}`);
 console.log(`${"tini -- sleep".padEnd(40)}${lossWindow(["/usr/bin/tini", "--", ...sleeper])}`);
