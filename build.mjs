@@ -1,4 +1,4 @@
-// Build script: native addon → JS bundles → single executables (SEA) → SHA256SUMS.
+// Build script: native addon → JS bundles → single executables (pkg, Node SEA) → SHA256SUMS.
 //
 //   node build.mjs                 everything, both arches
 //   node build.mjs --bundle-only   native addon + bundles only (fast; what tests need)
@@ -59,10 +59,14 @@ const megabytes = (file) => `${(fs.statSync(file).size / 1e6).toFixed(1)} MB`;
 
 // --- 1. native addon -------------------------------------------------------------------
 
+// Each addon also goes to dist/: images install it (root-owned, read-only) where the
+// supervisor maps it without writing anything (supervisor/shared/addon-loader.ts).
 function buildNative() {
   const src = 'supervisor/shared/native/reaper.c';
-  if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`);
+  if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`), [];
   fs.mkdirSync(at('build/native'), { recursive: true });
+  fs.mkdirSync(at('dist'), { recursive: true });
+  const copies = [];
   for (const arch of ARCHES) {
     const out = `build/native/reaper-linux-${arch}.node`;
     const [cc, hint] = tool(arch, 'gcc');
@@ -74,8 +78,14 @@ function buildNative() {
       `-ffile-prefix-map=${root}=.`, '-Wl,--build-id=none', '-s',
       '-o', out, src,
     ], { hint });
-    step(`native: ${out}`);
+    const copy = at(`dist/reaper-linux-${arch}.node`);
+    fs.rmSync(copy, { force: true });
+    fs.copyFileSync(at(out), copy);
+    fs.chmodSync(copy, 0o444);
+    copies.push(copy);
+    step(`native: ${out}, ${rel(copy)}`);
   }
+  return copies;
 }
 
 // --- 2. bundles ------------------------------------------------------------------------
@@ -164,18 +174,27 @@ function execFor(arch, file, args) {
   return [qemu, ['-L', `/usr/${GNU_TRIPLE[arch]}`, file, ...args]];
 }
 
+// Node options baked into the supervisor (sea-config execArgv; NODE_OPTIONS still adds to them).
+// docs/startup-and-memory.md measures each one.
+//   --disable-sigusr1  no inspector on SIGUSR1, so no "SignalInspector" thread, which blocks
+//                      every signal: PID 1 can then drop capabilities on each of its threads
+//                      (boot/capability-drop.ts), and a signal cannot open a debugger in PID 1.
+//   --jitless          PID 1 waits for events; the interpreter is fast enough, and without the
+//                      optimizing compilers' code and zones (malloc'ed on worker threads) its
+//                      memory stays flat over restarts (+1.4 MB over 500, was +10.7 MB).
+//   --no-expose-wasm   what --jitless implies anyway; said here, V8 warns on every start.
+//   --max-semi-space-size=1, --v8-pool-size=1   a young generation of at most 1 MB per
+//                      semi-space, one V8 worker thread instead of four (one malloc arena).
+const SUPERVISOR_EXEC_ARGV = ['--disable-sigusr1', '--jitless', '--no-expose-wasm', '--max-semi-space-size=1', '--v8-pool-size=1'];
+
 // The programs compiled into single executables: the supervisor (PID 1) and sandboxctl (host).
-const PROGRAMS = ['supervisor', 'sandboxctl'];
+const PROGRAMS = { supervisor: SUPERVISOR_EXEC_ARGV, sandboxctl: [] };
 
 function buildExecutables(arches, bundled) {
   if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) fail('executables can only be built on linux x64 or arm64');
-  const programs = PROGRAMS.filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
+  const programs = Object.keys(PROGRAMS).filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
   if (programs.length === 0) return step('sea: no bundle, skipped'), [];
   fs.mkdirSync(nodeCache, { recursive: true });
-  // pkg must run on Node >= 22, and the SEA blob must come from the exact Node version that will
-  // read it, so pkg runs on the cached host-arch base binary, not on whatever `node` is installed.
-  const hostNode = baseNode(process.arch);
-  for (const arch of arches) baseNode(arch);
 
   // pkg hard-codes $HOME/.pkg-cache/sea (PKG_CACHE_PATH only covers its non-SEA mode), so it gets
   // a private HOME whose cache is .cache/node: it then finds everything and downloads nothing.
@@ -186,32 +205,34 @@ function buildExecutables(arches, bundled) {
   } catch (e) {
     if (e.code !== 'EEXIST') throw e;
   }
-  const pkgCli = path.join(path.dirname(require.resolve('@yao-pkg/pkg/package.json')), require('@yao-pkg/pkg/package.json').bin.pkg);
 
   const outputs = [];
-  for (const name of programs) {
-    const files = arches.map((arch) => at(`dist/${name}-linux-${arch}`));
+  for (const arch of arches) {
+    const files = programs.map((name) => at(`dist/${name}-linux-${arch}`));
     for (const out of files) fs.rmSync(out, { force: true });
-    // With several targets pkg appends "-<arch>" to --output; with one it uses --output verbatim.
-    // A plain .cjs input (no package.json) selects pkg's "simple SEA": the bundle is the SEA main
-    // script as is, with no virtual filesystem, code cache or snapshot. The blob still records the
-    // bundle's absolute path (SEA `code_path`, unused at run time without a code cache), so outputs
-    // are byte-identical across builds from the same checkout path, not across different paths.
-    step(`sea: pkg --sea ${name} for ${arches.join(', ')}`);
-    run('pkg --sea', hostNode, [
-      pkgCli, `dist/${name}.cjs`, '--sea',
-      '--targets', arches.map((a) => `node${NODE_VERSION}-linux-${a}`).join(','),
-      '--output', arches.length > 1 ? `dist/${name}-linux` : rel(files[0]),
-    ], { env: { ...process.env, HOME: home } });
+    // pkg (build-pkg-sea.cjs) runs on this arch's own base Node, so that Node generates the blob
+    // and its V8 code cache: the other arch's would be rejected. The other arch's Node runs under
+    // qemu, and so does the generator it starts (through binfmt_misc, hence QEMU_LD_PREFIX); the
+    // postject step in it makes this about 25 s per program instead of 2.
+    // A plain .cjs input: the bundle is the SEA main script as is, with no virtual filesystem or
+    // snapshot. The blob records the bundle's absolute path (pkg resolves it), so outputs are
+    // byte-identical across builds from the same checkout path, not across different paths.
+    step(`sea: pkg ${programs.join(', ')} for ${arch}${arch === process.arch ? '' : ' (under qemu)'}`);
+    const job = { arch, nodeVersion: NODE_VERSION, programs: programs.map((name, i) => ({ entry: `dist/${name}.cjs`, output: files[i], execArgv: PROGRAMS[name] })) };
+    const [cmd, args] = execFor(arch, baseNode(arch), [at('build-pkg-sea.cjs'), JSON.stringify(job)]);
+    run('pkg (build-pkg-sea.cjs)', cmd, args, {
+      hint: 'apt-get install qemu-user-static qemu-user-binfmt',
+      env: { ...process.env, HOME: home, QEMU_LD_PREFIX: `/usr/${GNU_TRIPLE[arch]}` },
+    });
 
-    for (const [i, arch] of arches.entries()) {
-      const out = files[i];
+    for (const out of files) {
       if (!fs.existsSync(out)) fail(`pkg did not produce ${rel(out)}`);
+      // A code cache that V8 rejects (other flags, other arch) prints a warning at every start.
       const [cmd, args] = execFor(arch, out, ['--version']);
       const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
       if (r.error?.code === 'ENOENT') step(`sea: ${cmd} not found, ${rel(out)} not smoke-tested (apt-get install qemu-user-static)`);
-      else if (r.status !== 0 || !r.stdout.includes(pkg.version)) {
-        fail(`${rel(out)} --version: expected ${pkg.version}, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
+      else if (r.status !== 0 || !r.stdout.includes(pkg.version) || r.stderr !== '') {
+        fail(`${rel(out)} --version: expected ${pkg.version} and no warning, got status ${r.status ?? r.signal}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`);
       }
       step(`sea: ${rel(out)}  ${megabytes(out)}`);
     }
@@ -232,8 +253,8 @@ async function main() {
   if (values.arch && !ARCHES.includes(values.arch)) fail(`--arch must be one of ${ARCHES.join(', ')}`);
   const started = Date.now();
 
-  buildNative();
-  const outputs = await bundle();
+  const addons = buildNative();
+  const outputs = [...addons, ...(await bundle())];
   if (!values['bundle-only']) outputs.push(...buildExecutables(values.arch ? [values.arch] : ARCHES, outputs));
 
   // sha256sum format, relative to dist/, so `cd dist && sha256sum -c SHA256SUMS` works.

@@ -2,9 +2,14 @@
 // command-line layer (supervisor/shared/supervisor-spec.ts is its table) and hands over to the
 // one command asked for. Help, version and usage errors (exit 2) end here, before anything
 // else happens.
+//
+// Start-up time is PID 1's time: `run` loads only the init stage. `boot` and the control
+// commands are imported dynamically, which esbuild's CJS bundle turns into modules that are
+// evaluated only when asked for (with their node:net, node:http, node:crypto, proper-lockfile).
+// First of all, before any other module is evaluated: catch the signals an init must not lose.
+import "./init/catch-early-signals.js";
 import { writeSync } from "node:fs";
-import { boot } from "./boot/chain.js";
-import { runControlCommand, type ControlCommandName } from "./control/commands.js";
+import type { ControlCommandName } from "./control/commands.js";
 import { runInit } from "./init/run.js";
 import { parseCommandLine, render, usageError, type CommandLine, type OptionValues } from "./shared/command-line.js";
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, SUPERVISOR_PROGRAM } from "./shared/supervisor-spec.js";
@@ -43,9 +48,9 @@ function main(argv: string[]): void {
     }
     case "boot":
       if (args[0] === "") finish(usageError("boot", "empty command, expected a command", false));
-      return boot({ command: args.length > 0 ? args : undefined, verbosity: verbosity(options) });
+      return void import("./boot/chain.js").then(({ boot }) => boot({ command: args.length > 0 ? args : undefined, verbosity: verbosity(options) }));
     default:
-      return runControlCommand(line.command as ControlCommandName, line);
+      return void import("./control/commands.js").then(({ runControlCommand }) => runControlCommand(line.command as ControlCommandName, line));
   }
 }
 

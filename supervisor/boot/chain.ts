@@ -16,7 +16,6 @@ import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
 import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths } from "./config-integrity.js";
-import { serveGateway } from "./gateway-mode.js";
 import { stageGuardedEnvironment } from "./guarded-environment.js";
 import {
   buildLaunch,
@@ -76,11 +75,12 @@ function bootChain(options: BootOptions): void {
   if (notWritable !== undefined) refuse(notWritable);
 
   // 1. Own bounding set (root), or say once which protections are off (non-root).
+  const addon = loadAddonOrExit();
   let supervisorKept: string[] = [];
   if (rootMode) {
     const needs = checkOwnCapabilities();
     if (!needs.ok) refuse(needs.message);
-    const outcome = dropOwnCapabilities(keptForGateway(settings.gatewayNetBindService));
+    const outcome = dropOwnCapabilities(addon, keptForGateway(settings.gatewayNetBindService));
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
     if (outcome.kind === "residual") supervisorKept = outcome.residual;
   } else {
@@ -90,8 +90,8 @@ function bootChain(options: BootOptions): void {
       "[SECURITY]",
     );
   }
-  // Loaded once, after the drop's re-exec: the chain's own file work goes through its *at() calls.
-  const addon = loadAddonOrExit();
+  // The chain's own file work goes through the addon's *at() calls (loaded once, above: the
+  // capability drop needs it too; after a fallback re-exec this is the new program's load).
   useNativeFs(addon);
   // Before the chain reads or writes anything: the previous boot's token must never be read
   // as this boot's (its file work goes through the addon, loaded just above).
@@ -176,18 +176,25 @@ function bootChain(options: BootOptions): void {
     ambient: gatewayCaps,
   };
   logPortProtection(settings, rootMode);
-  serveGateway({
-    addon,
-    settings,
-    rootMode,
-    gatewayUid: gateway?.uid ?? process.getuid!(),
-    prepareLaunch: relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied),
-    afterLaunch: (pid) => {
-      log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
-      return rootMode ? reportChildCapabilities("gateway", pid, gatewayCaps) : Promise.resolve([]);
-    },
-    supervisorKept,
-  });
+  // Imported here, not at the top: a one-shot boot never evaluates the supervise and control
+  // stages (node:http, node:net), a tenth of its start-up.
+  const prepareLaunch = relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied);
+  void import("./gateway-mode.js")
+    .then(({ serveGateway }) =>
+      serveGateway({
+        addon,
+        settings,
+        rootMode,
+        gatewayUid: gateway?.uid ?? process.getuid!(),
+        prepareLaunch,
+        afterLaunch: (pid) => {
+          log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
+          return rootMode ? reportChildCapabilities("gateway", pid, gatewayCaps) : Promise.resolve([]);
+        },
+        supervisorKept,
+      }),
+    )
+    .catch((error: unknown) => exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`));
 }
 
 /**

@@ -12,6 +12,7 @@ import type { NativeAddon } from "../shared/native.js";
 import { Reaper } from "../init/reaper.js";
 import type { Settings } from "../shared/settings.js";
 import { withPort } from "../shared/settings.js";
+import { takeEarlySignals } from "../init/early-signals.js";
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "../init/signals.js";
 import { contained, GatewaySupervisor, gatewayStateFile, type PreparedLaunch } from "../supervise/supervisor.js";
 import type { ControlHandler } from "../supervise/gateway-state.js";
@@ -98,15 +99,16 @@ export function serveGateway(o: GatewayServiceOptions): void {
     reaper.reapNow();
     exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
   };
-  for (const signal of FORWARDED_SIGNALS) {
-    process.on(signal, () => {
-      if (shuttingDown) return;
-      if (SHUTDOWN_SIGNALS.has(signal)) return void shutdown(signal);
-      // HUP means restart (SPEC 4); the other signals are the gateway's.
-      if (signal === "SIGHUP") return supervisor.restartFromSignal();
-      supervisor.forward(signal);
-    });
-  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    if (SHUTDOWN_SIGNALS.has(signal)) return void shutdown(signal);
+    // HUP means restart (SPEC 4); the other signals are the gateway's.
+    if (signal === "SIGHUP") return supervisor.restartFromSignal();
+    supervisor.forward(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => onSignal(signal));
+  // Caught during start-up and the boot chain; handled once the gateway is on its way.
+  const early = takeEarlySignals();
   reaper.start();
 
   // The status report gains whether the port is protected, read afresh for each request.
@@ -121,6 +123,7 @@ export function serveGateway(o: GatewayServiceOptions): void {
     (error: unknown) => log(`control: socket unavailable (${(error as Error).message}); HUP still restarts the gateway`),
   );
   void supervisor.start();
+  for (const signal of early) onSignal(signal);
 }
 
 function machineConfig(settings: Settings): MachineConfig {

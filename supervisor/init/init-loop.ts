@@ -4,6 +4,7 @@ import { constants } from "node:os";
 import { exitWith, STATUS } from "./exit.js";
 import { log } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
+import { takeEarlySignals } from "./early-signals.js";
 import { Reaper } from "./reaper.js";
 import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from "./signals.js";
 import { decodeWaitStatus, describeStatus, shellStatus } from "./wait-status.js";
@@ -60,16 +61,17 @@ export function runInitLoop(options: InitLoopOptions): void {
       // Nothing left to kill.
     }
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalGroup(signal);
+    if (!SHUTDOWN_SIGNALS.has(signal) || shutdownStarted) return;
+    shutdownStarted = true;
+    log(`received ${signal}: passed to the child, waiting up to ${graceSeconds}s`, { event: "init.shutdown", fields: { signal } });
+    setTimeout(killEverything, graceSeconds * 1000);
+  };
   // Handlers first: Node as PID 1 would otherwise ignore TERM and INT altogether.
-  for (const signal of FORWARDED_SIGNALS) {
-    process.on(signal, () => {
-      signalGroup(signal);
-      if (!SHUTDOWN_SIGNALS.has(signal) || shutdownStarted) return;
-      shutdownStarted = true;
-      log(`received ${signal}: passed to the child, waiting up to ${graceSeconds}s`, { event: "init.shutdown", fields: { signal } });
-      setTimeout(killEverything, graceSeconds * 1000);
-    });
-  }
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => onSignal(signal));
+  // Caught before this loop existed; passed on once there is a child, as tini does.
+  const early = takeEarlySignals();
   reaper.start();
 
   try {
@@ -79,6 +81,7 @@ export function runInitLoop(options: InitLoopOptions): void {
     const status = errno === constants.errno.ENOENT ? STATUS.notFound : STATUS.cannotExecute;
     exitWith(status, `cannot run '${launch.label}': ${(error as Error).message.replace(/^[^:]*: /, "")}`);
   }
+  for (const signal of early) onSignal(signal);
   options.afterLaunch?.(childPid, (status, message) => {
     abortStatus = { status, message };
     signalGroup("SIGKILL");

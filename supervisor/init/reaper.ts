@@ -3,9 +3,14 @@
 // libuv waits only for the pids it spawned, so orphans re-parented to PID 1 would stay
 // zombies forever. waitpid(-1) would steal the exit status libuv is waiting for and
 // leave its handle hanging, so the native scan skips every pid Node spawned; those are
-// learnt by wrapping ChildProcess.prototype.spawn, the one path all async spawns take
-// (spawnSync blocks the loop, so no scan can run while its child lives).
-import { ChildProcess } from "node:child_process";
+// learnt by wrapping the spawn method of each new ChildProcess, the one path all async
+// spawns take (spawnSync blocks the loop, so no scan can run while its child lives).
+// Each ChildProcess announces itself on the "child_process" diagnostics channel as it is
+// constructed, before it spawns: listening there, rather than patching the class, keeps
+// node:child_process (and the streams and sockets it loads, a tenth of `run`'s start-up)
+// out of PID 1 until something really spawns.
+import { subscribe } from "node:diagnostics_channel";
+import type { ChildProcess } from "node:child_process";
 import type { NativeAddon } from "../shared/native.js";
 
 export type ReapedHandler = (pid: number, rawStatus: number) => void;
@@ -20,21 +25,25 @@ const FALLBACK_SCAN_MS = 2000;
 const nodeChildren = new Set<number>();
 let spawnHooked = false;
 
+type Spawnable = ChildProcess & { spawn(this: ChildProcess, options: unknown): unknown };
+
 function trackNodeChildren(): void {
   if (spawnHooked) return;
   spawnHooked = true;
-  // Not in Node's typings, but it is what child_process.spawn/exec/execFile/fork call.
-  const proto = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, options: unknown): unknown };
-  const originalSpawn = proto.spawn;
-  proto.spawn = function (this: ChildProcess, options: unknown) {
-    const result = originalSpawn.call(this, options);
-    const pid = this.pid;
-    if (pid !== undefined) {
-      nodeChildren.add(pid);
-      this.once("exit", () => nodeChildren.delete(pid));
-    }
-    return result;
-  };
+  subscribe("child_process", (message) => {
+    // Not in Node's typings, but it is what child_process.spawn/exec/execFile/fork call.
+    const child = (message as { process: Spawnable }).process;
+    const originalSpawn = child.spawn;
+    child.spawn = function (this: ChildProcess, options: unknown) {
+      const result = originalSpawn.call(this, options);
+      const pid = this.pid;
+      if (pid !== undefined) {
+        nodeChildren.add(pid);
+        this.once("exit", () => nodeChildren.delete(pid));
+      }
+      return result;
+    };
+  });
 }
 
 export class Reaper {

@@ -1,16 +1,13 @@
-// Loads the embedded native addon (supervisor/native/reaper.c, compiled for both arches
-// by build.mjs and embedded in the bundle as bytes).
-//
-// The executable is a single file, so the addon has to be written to disk to be
-// dlopen'ed. Native code loaded by root must come from a place only root can write:
-// a fresh 0700 directory under /run/supervisor (root) or a fresh 0700 directory under the
-// temp dir (non-root: nobody but that uid and root can write into it). The file is
-// unlinked as soon as it is mapped, so nothing is left behind.
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// The embedded native addon (supervisor/shared/native/reaper.c, compiled for both arches
+// by build.mjs and embedded in the bundle as bytes). How it is mapped without trusting any
+// writable place is addon-loader.ts's job.
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadAddon, rootOnlyDirectory } from "./addon-loader.js";
 import addonX64 from "../../build/native/reaper-linux-x64.node";
 import addonArm64 from "../../build/native/reaper-linux-arm64.node";
+
+/** Where the image installs the addon (image/Dockerfile; dist/ has it as reaper-linux-<arch>.node). */
+export const INSTALLED_ADDON_DIR = "/usr/local/lib/sandbox-supervisor";
 
 export interface NativeAddon {
   /** Reaps zombie children of this process except the listed pids; flat [pid, rawStatus, ...]. */
@@ -41,32 +38,30 @@ export interface NativeAddon {
   getInodeFlags(fd: number): number;
   /** ioctl FS_IOC_SETFLAGS on an open descriptor (chattr without a path). Throws with .errno. */
   setInodeFlags(fd: number, flags: number): void;
+  /**
+   * Removes the capabilities (numbers of linux/capability.h) from the bounding, permitted,
+   * effective and inheritable sets of every thread of this process. 0, or -errno
+   * (-ETIMEDOUT: a thread did not answer; the result is then not to be trusted).
+   */
+  dropCapabilities(capabilities: number[]): number;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";
 
-function privateDirectory(): string {
-  if (process.getuid?.() !== 0) return mkdtempSync(join(tmpdir(), "supervisor-native-"));
-  mkdirSync(ROOT_RUNTIME_DIR, { recursive: true, mode: 0o700 });
-  const st = lstatSync(ROOT_RUNTIME_DIR);
-  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new Error(`${ROOT_RUNTIME_DIR} must be a root-owned directory writable only by root`);
-  }
-  return mkdtempSync(join(ROOT_RUNTIME_DIR, "native-"));
-}
-
 export function loadNativeAddon(): NativeAddon {
   const bytes = process.arch === "arm64" ? addonArm64 : process.arch === "x64" ? addonX64 : null;
   if (bytes === null) throw new Error(`no native addon for architecture ${process.arch}`);
-  const dir = privateDirectory();
-  try {
-    chmodSync(dir, 0o700);
-    const file = join(dir, "reaper.node");
-    writeFileSync(file, bytes, { flag: "wx", mode: 0o500 });
-    const module = { exports: {} as NativeAddon };
-    process.dlopen(module, file);
-    return module.exports;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { exports } = loadAddon<NativeAddon>(
+    {
+      bytes,
+      installedPath: `${INSTALLED_ADDON_DIR}/reaper-linux-${process.arch}.node`,
+      privateParent: () => (process.getuid?.() === 0 ? rootOnlyDirectory(ROOT_RUNTIME_DIR) : tmpdir()),
+    },
+    (file) => {
+      const module = { exports: {} as NativeAddon };
+      process.dlopen(module, file);
+      return module.exports;
+    },
+  );
+  return exports;
 }

@@ -1,12 +1,13 @@
 // `supervisor boot` in real containers: the boot chain of SPEC section 3, observed from
 // outside (docker exec, docker cp, the host's /proc) with the test gateway.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pty from "node-pty";
 import { describe, expect, it } from "vitest";
 import { CHILD_MUST_NOT_HAVE, decodeCapabilityMask, SUPERVISOR_DROPS } from "../../supervisor/shared/capabilities.js";
+import { keptByThread, REEXEC_GUARD } from "../../supervisor/boot/capability-drop.js";
 import {
   bootGateway as bootGatewayIn,
   boundingSet,
@@ -232,6 +233,12 @@ describe.skipIf(!dockerAvailable())("supervisor boot in a container (amd64)", ()
       const gateway = hostChildPid(pid1);
       for (const cap of CHILD_MUST_NOT_HAVE) expect(boundingSet(gateway), cap).not.toContain(cap);
       for (const cap of SUPERVISOR_DROPS) expect(boundingSet(pid1), cap).not.toContain(cap);
+      // Every thread of PID 1 dropped them from every set, in-process: no re-exec through
+      // setpriv, whose guard variable would be in PID 1's initial environment.
+      const threads = readdirSync(`/proc/${pid1}/task`);
+      expect(threads.length).toBeGreaterThan(1);
+      for (const tid of threads) expect(keptByThread(readFileSync(`/proc/${pid1}/task/${tid}/status`, "utf8"), SUPERVISOR_DROPS), tid).toEqual([]);
+      expect(readFileSync(`/proc/${pid1}/environ`, "utf8").split("\0")).not.toContain(`${REEXEC_GUARD}=1`);
       expect(readFileSync(`/proc/${gateway}/status`, "utf8")).toMatch(/^Uid:\s+1001\s+1001\s+1001\s+1001$/m);
       const oneShot = await runContainer([...caps, image(), "sh", "-c", "grep CapBnd /proc/self/status; id -u"]);
       const [bnd, uid] = oneShot.stdout.trim().split("\n");

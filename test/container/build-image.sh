@@ -45,6 +45,12 @@ mkdir "$CTX"
 cp "$ROOT/image/Dockerfile" "$CTX/Dockerfile"
 cp -r "$ROOT/image/files" "$CTX/files"
 cp "$BIN" "$CTX/supervisor"
+# The supervisor's native addon, installed root-owned and read-only so PID 1 maps it without
+# writing it anywhere (a read-only root with noexec tmpfs mounts); it must be the build's.
+ADDON="$(dirname "$BIN")/reaper-linux-$BIN_ARCH.node"
+[ -f "$ADDON" ] || die "$ADDON not found; build it first: node build.mjs"
+mkdir "$CTX/supervisor-lib"
+cp "$ADDON" "$CTX/supervisor-lib/"
 # The gateway's Node runtime: the same official binary the executables are built on.
 NODE_BIN=$(ls "$ROOT"/.cache/node/node-v*-linux-"$BIN_ARCH"/bin/node 2>/dev/null | head -n1)
 [ -n "$NODE_BIN" ] || die "no Node runtime for $BIN_ARCH in .cache/node; run: node build.mjs"
@@ -56,7 +62,8 @@ cp "$ROOT/test/gateway/server.js" "$CTX/test-gateway/server.js"
 [ -f "$ROOT/dist/supervisor-faults.cjs" ] || die "$ROOT/dist/supervisor-faults.cjs not found; build it first: node build.mjs"
 cp "$ROOT/dist/supervisor-faults.cjs" "$CTX/test-gateway/supervisor-faults.cjs"
 # COPY keeps the mode, and a later RUN chmod would duplicate the binaries in another layer.
-chmod 0755 "$CTX/supervisor" "$CTX/node"
+chmod 0755 "$CTX/supervisor" "$CTX/node" "$CTX/supervisor-lib"
+chmod 0444 "$CTX"/supervisor-lib/*.node
 chmod 0644 "$CTX"/preloads/*.js "$CTX/test-gateway/server.js" "$CTX/test-gateway/supervisor-faults.cjs"
 
 OLD_ID=$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)

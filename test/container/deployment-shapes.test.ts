@@ -32,6 +32,26 @@ describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
     expect(someMounts.stderr).toContain("read-only file system: /var/lib/sandbox-supervisor (config write intents) must be writable");
   });
 
+  // Docker's --tmpfs mounts are noexec: the native addon cannot be written and mapped there,
+  // so PID 1 maps the image's root-owned copy (issue 11).
+  it("boots healthy non-root on a read-only root whose only writable place is a noexec /tmp, with no capability", async () => {
+    const name = await bootGatewayIn(track, image(), [
+      "--read-only", "--tmpfs", "/tmp", "--user", "1000:1000", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+    ]);
+    const tmp = await exec(name, ["awk", '$2 == "/tmp" { print $4 }', "/proc/mounts"]);
+    expect(tmp.stdout.split(",")).toContain("noexec");
+    await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
+  });
+
+  it("boots healthy in root mode on a read-only root with tmpfs /tmp, /run, /var/lib/sandbox-supervisor and a volume on /sandbox", async () => {
+    const name = await bootGatewayIn(track, image(), [
+      "--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/var/lib/sandbox-supervisor", "-v", "/sandbox",
+    ]);
+    await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
+    const restarted = await exec(name, ["supervisor", "restart"]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+  });
+
   it("boots, restarts and reports no kept capability with the documented minimal set", async () => {
     const name = await bootGatewayIn(track, image(), ["--cap-drop", "ALL", ...MINIMAL_ROOT_CAPS]);
     await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeCapabilityMask, parseStatusCapabilities, presentIn } from "../../supervisor/shared/capabilities.js";
-import { reexecArgv } from "../../supervisor/boot/capability-drop.js";
+import { keptByThread, reexecArgv } from "../../supervisor/boot/capability-drop.js";
 
 describe("capability masks", () => {
   it("decodes Docker's default bounding set", () => {
@@ -23,6 +23,18 @@ describe("capability masks", () => {
 
   it("lists which wanted capabilities are present, in the wanted order", () => {
     expect(presentIn(new Set(["kill", "sys_admin", "chown"]), ["sys_admin", "net_raw", "chown"])).toEqual(["sys_admin", "chown"]);
+  });
+
+  it("finds a capability a thread keeps in any of its sets, ambient included", () => {
+    const status = (inh: string, prm: string, eff: string, bnd: string, amb?: string) =>
+      `Name:\tnode\nCapInh:\t${inh}\nCapPrm:\t${prm}\nCapEff:\t${eff}\nCapBnd:\t${bnd}\n${amb === undefined ? "" : `CapAmb:\t${amb}\n`}`;
+    const none = "0000000000000000";
+    const sysAdmin = "0000000000200000";
+    const netRaw = "0000000000002000";
+    expect(keptByThread(status(none, none, none, none, none), ["sys_admin", "net_raw"])).toEqual([]);
+    expect(keptByThread(status(none, sysAdmin, none, none), ["sys_admin", "net_raw"])).toEqual(["sys_admin"]);
+    expect(keptByThread(status(none, none, none, none, netRaw), ["sys_admin", "net_raw"])).toEqual(["net_raw"]);
+    expect(keptByThread(status(netRaw, none, none, sysAdmin), ["sys_admin", "net_raw"])).toEqual(["sys_admin", "net_raw"]);
   });
 
   it("re-executes itself through setpriv with the drops, keeping its arguments", () => {
