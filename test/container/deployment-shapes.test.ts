@@ -43,9 +43,12 @@ describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
     await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
   });
 
-  it("boots healthy in root mode on a read-only root with tmpfs /tmp, /run, /var/lib/sandbox-supervisor and a volume on /sandbox", async () => {
+  // A pod's securityContext emulated with Docker flags (no Kubernetes cluster can run here):
+  // readOnlyRootFilesystem, capabilities drop ALL plus the documented minimum, the exec probe.
+  it("boots healthy in root mode on a read-only root with tmpfs /tmp, /run, /var/lib/sandbox-supervisor, a volume on /sandbox and only the minimal capabilities", async () => {
     const name = await bootGatewayIn(track, image(), [
       "--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/var/lib/sandbox-supervisor", "-v", "/sandbox",
+      "--cap-drop", "ALL", ...MINIMAL_ROOT_CAPS,
     ]);
     await waitFor(async () => (await exec(name, ["supervisor", "health"])).code === 0, 30_000, 100);
     const restarted = await exec(name, ["supervisor", "restart"]);

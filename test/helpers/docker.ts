@@ -56,9 +56,14 @@ export function uniqueName(prefix = "ssv-test"): string {
 
 /** Run the docker CLI with `args`; never throws for a non-zero exit. */
 export function docker(args: readonly string[], opts: CommandOptions = {}): Promise<RunResult> {
+  return runCli("docker", args, opts);
+}
+
+/** Run `program` (an engine's CLI) with `args`, collecting its output; never throws for a non-zero exit. */
+export function runCli(program: string, args: readonly string[], opts: CommandOptions = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", [...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(program, [...args], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -76,7 +81,7 @@ export function docker(args: readonly string[], opts: CommandOptions = {}): Prom
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
-    child.stdin.on("error", () => undefined); // EPIPE if docker exits before reading
+    child.stdin.on("error", () => undefined); // EPIPE if the program exits before reading
     child.stdin.end(opts.input ?? "");
   });
 }

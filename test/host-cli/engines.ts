@@ -6,8 +6,8 @@
 // between the two on a host), reloaded only when Docker's image id changed. Podman on the
 // test hosts needs /etc/containers/containers.conf with runtime = "runc", cgroup_manager =
 // "cgroupfs" and default_ulimits = [] (test/container/prepare-host.sh writes it).
-import { spawn, spawnSync } from "node:child_process";
-import { ensureTestImage, uniqueName, waitFor, type RunResult } from "../helpers/docker.js";
+import { spawnSync } from "node:child_process";
+import { ensureTestImage, runCli, uniqueName, waitFor, type RunResult } from "../helpers/docker.js";
 
 export type EngineName = "docker" | "podman";
 
@@ -25,28 +25,7 @@ export interface TestEngine {
 }
 
 function cli(engine: EngineName, args: readonly string[], input?: string, timeoutMs = 180_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(engine, [...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
+  return runCli(engine, args, { timeoutMs, ...(input !== undefined ? { input } : {}) });
 }
 
 /** Why podman cannot run the tests here, or undefined when it can. */
