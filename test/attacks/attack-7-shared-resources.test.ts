@@ -25,7 +25,8 @@ const FAST = [
 ];
 
 async function status(name: string): Promise<StatusReport> {
-  const result = await exec(name, ["supervisor", "status", "--json"]);
+  // Short: an exec into a container at its pid limit can hang; waitFor asks again.
+  const result = await exec(name, ["supervisor", "status", "--json"], { timeoutMs: 10_000 });
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as StatusReport;
 }
@@ -82,5 +83,5 @@ describe.skipIf(!dockerAvailable())("attack 7: relaunch denial through shared re
     expect(output).toContain("waiting for processes or threads (EAGAIN: at the pid limit?): retrying the launch");
     expect(output).toContain("(not counted as a crash)");
     expect(after.crashes).toBe(1);
-  }, 120_000);
+  }, 180_000);
 });
