@@ -189,7 +189,9 @@ const median = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
-export async function runSoak({ minutes = 30, image, seed = Date.now(), log = (line) => console.log(line) } = {}) {
+// minSamples: a loaded host makes each sample (a docker exec) slower; the soak then runs on
+// past `minutes` until it has that many samples, up to twice its length.
+export async function runSoak({ minutes = 30, minSamples = 0, image, seed = Date.now(), log = (line) => console.log(line) } = {}) {
   const tag = image ?? `${process.env.IMAGE_PREFIX ?? "sandbox-supervisor"}-test:amd64`;
   let rng = seed % 2 ** 31;
   const random = (n) => {
@@ -227,11 +229,14 @@ export async function runSoak({ minutes = 30, image, seed = Date.now(), log = (l
   let streak = 0;
   let throttled = false;
   const inFlight = new Set();
-  const deadline = Date.now() + minutes * 60_000;
+  const began = Date.now();
+  const deadline = began + minutes * 60_000;
+  const hardDeadline = Date.now() + 2 * minutes * 60_000;
+  const goOn = () => Date.now() < deadline || (counts.samples < minSamples && Date.now() < hardDeadline);
   let nextAction = Date.now() + 3000;
   let logText = "";
   try {
-    for (let i = 0; Date.now() < deadline; i++) {
+    for (let i = 0; goOn(); i++) {
       const tick = Date.now();
       if (tick >= nextAction) {
         nextAction = tick + 2000 + random(4000);
@@ -299,6 +304,7 @@ export async function runSoak({ minutes = 30, image, seed = Date.now(), log = (l
   const anon = { start: median(start.map((m) => m.anon)), end: median(end.map((m) => m.anon)) };
   const summary = {
     minutes,
+    elapsedSeconds: Math.round((Date.now() - began) / 1000),
     seed,
     ...counts,
     actions,

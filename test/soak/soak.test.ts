@@ -20,8 +20,9 @@ interface Summary {
 
 describe.skipIf(!dockerAvailable())("soak (2 minutes)", () => {
   it("health agrees with the host's own proof, never two gateways, PID 1 never restarts, its memory stays flat", async () => {
-    const summary = (await runSoak({ minutes: 2, image: ensureTestImage("amd64"), seed: 1 })) as Summary;
-    expect(summary.samples).toBeGreaterThan(60);
+    const summary = (await runSoak({ minutes: 2, minSamples: 90, image: ensureTestImage("amd64"), seed: 1 })) as Summary;
+    // At least 60 samples even on a loaded host (runSoak runs on for up to 4 minutes to get 90).
+    expect(summary.samples).toBeGreaterThanOrEqual(60);
     expect(summary.lasting, summary.disagreementLines.join("\n")).toBe(0);
     expect(summary.twoGateways).toBe(0);
     expect(summary.pid1Restarts).toBe(0);
