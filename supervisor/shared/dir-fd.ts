@@ -158,13 +158,23 @@ export function setInodeFlags(fd: number, flags: number): void {
 
 /**
  * At most `limit` bytes of an open regular file, or undefined when it holds more (its
- * fstat size says so, or it grew while being read). Never allocates more than limit + 1.
+ * fstat size says so, or it grew while being read). The buffer starts at the fstat size
+ * and doubles only if the file grows while read, never past limit + 1: a 4 MB limit must
+ * not cost a 4 MB allocation per read (every restart re-verifies the config, and such
+ * allocations grew PID 1's malloc heap by 10 MB over a few hundred restarts).
  */
 export function readBounded(fd: number, limit: number): Buffer | undefined {
-  if (fstatSync(fd).size > limit) return undefined;
-  const buffer = Buffer.alloc(limit + 1);
+  const size = fstatSync(fd).size;
+  if (size > limit) return undefined;
+  let buffer = Buffer.alloc(Math.min(limit + 1, Math.max(size + 1, 4096)));
   let length = 0;
   for (;;) {
+    if (length === buffer.length) {
+      if (length > limit) return undefined;
+      const bigger = Buffer.alloc(Math.min(limit + 1, buffer.length * 2));
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
     const n = readSync(fd, buffer, length, buffer.length - length, null);
     if (n === 0) break;
     length += n;

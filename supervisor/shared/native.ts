@@ -44,6 +44,8 @@ export interface NativeAddon {
    * (-ETIMEDOUT: a thread did not answer; the result is then not to be trusted).
    */
   dropCapabilities(capabilities: number[]): number;
+  /** malloc_trim(0): returns free pages inside malloc's heaps to the kernel; true if any were. */
+  trimMalloc(): boolean;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";

@@ -26,6 +26,7 @@ import {
 import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.js";
 import type { ControlHandler, ControlResult, FailedLayer, ProcessIdentity, RestartRequest, StatusReport } from "./gateway-state.js";
 import { proveHealthy } from "./health.js";
+import { HeapCollector } from "./heap-collector.js";
 import { proveIdentity } from "./identity.js";
 import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
@@ -97,11 +98,13 @@ export class GatewaySupervisor implements ControlHandler {
   private readonly waiting = new Map<number, Waiting>();
   private nextRequestId = 1;
   private readonly processes: GatewayProcesses;
+  private readonly heap: HeapCollector;
   private readonly settledWaiters = new Set<() => void>();
 
   constructor(private readonly o: SuperviseOptions) {
     this.m = initialState(o.machine);
     this.processes = new GatewayProcesses(o);
+    this.heap = new HeapCollector(() => o.addon.trimMalloc());
   }
 
   /** First launch at boot; a leftover gateway of an earlier supervisor is stopped first. */
@@ -389,6 +392,7 @@ export class GatewaySupervisor implements ControlHandler {
     };
     this.running = running;
     this.dispatch({ type: "launched", identity });
+    contained("the heap collection", () => this.heap.afterLaunch());
     void this.o.afterLaunch(identity.pid).then(
       (kept) => {
         if (this.running === running && kept !== undefined) running.kept = kept;

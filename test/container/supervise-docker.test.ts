@@ -316,7 +316,9 @@ function supervisionSuite(arch: Arch, enabled: boolean): void {
     }, 60_000 * slow);
 
     it("reports healthy to Docker's HEALTHCHECK", async () => {
-      const name = await bootGateway(image(), ["--health-interval", "1s", "--health-start-period", "1s"]);
+      // The image's 5 s timeout per check is for native speed; a health command started
+      // under emulation on a loaded host can need more.
+      const name = await bootGateway(image(), ["--health-interval", "1s", "--health-start-period", "1s", "--health-timeout", `${5 * slow}s`]);
       await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Health.Status}}", name])).stdout.trim() === "healthy", 30_000 * slow, 250);
     }, 60_000 * slow);
 

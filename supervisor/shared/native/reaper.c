@@ -16,12 +16,15 @@
 //   getInodeFlags(fd) -> flags                     ioctl FS_IOC_GETFLAGS (what lsattr reads)
 //   setInodeFlags(fd, flags)                       ioctl FS_IOC_SETFLAGS (what chattr writes)
 // dirFd may be -100 (AT_FDCWD). Each throws an Error with .errno (positive) on failure.
+//   trimMalloc() -> boolean                        malloc_trim(0): free heap pages back to the kernel
+// Loading the addon also fixes malloc's mmap threshold (see init at the end).
 #define _GNU_SOURCE
 #include <node_api.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,7 +172,8 @@ static char **dup_vector(napi_env env, napi_value array) {
   return v;
 }
 
-// Runs in the forked child: only async-signal-safe calls until execve.
+// Runs in the vforked child, on this thread's stack and memory: only system calls, no
+// allocation and no return, until execve or _exit.
 static void child_exec(int report_fd, const char *file, char **argv, char **envp, const char *cwd,
                        int foreground) {
   int err;
@@ -253,7 +257,13 @@ static napi_value spawn_isolated(napi_env env, napi_callback_info info) {
   sigfillset(&all);
   // No signal handler of Node's may run in the child between fork and exec.
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
+  // vfork, as glibc's posix_spawn does: the child borrows this address space until its
+  // exec instead of copying the page tables of a 100 MB process (about half the cost of a
+  // launch: 0.6 vs 1.3 ms measured). It is safe because this thread waits for the exec
+  // anyway, the child touches only the strings copied above and makes only system calls,
+  // and its signal handler table is its own copy (no CLONE_SIGHAND), reset before the
+  // mask is lifted.
+  pid_t pid = vfork();
   if (pid == 0) {
     close(report[0]);
     child_exec(report[1], file, argv, envp, cwd[0] ? cwd : NULL, foreground);
@@ -263,7 +273,7 @@ static napi_value spawn_isolated(napi_env env, napi_callback_info info) {
   close(report[1]);
   if (pid < 0) {
     close(report[0]);
-    result = throw_errno(env, fork_errno, "spawnIsolated: fork");
+    result = throw_errno(env, fork_errno, "spawnIsolated: vfork");
     goto done;
   }
   // Also set the group from the parent so a signal forwarded right after we return
@@ -515,6 +525,15 @@ static napi_value set_inode_flags(napi_env env, napi_callback_info info) {
   CHECK(napi_get_undefined(env, &result));
   return result;
 }
+// Gives free pages inside malloc's heaps back to the kernel (what is freed in the middle
+// of a heap stays resident otherwise). Called after a full garbage collection.
+static napi_value trim_malloc(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  CHECK(napi_get_boolean(env, malloc_trim(0) == 1, &result));
+  return result;
+}
+
 static napi_value drop_capabilities(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -529,8 +548,15 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getInodeFlags", NULL, get_inode_flags, NULL, NULL, NULL, napi_default, NULL},
       {"setInodeFlags", NULL, set_inode_flags, NULL, NULL, NULL, napi_default, NULL},
       {"dropCapabilities", NULL, drop_capabilities, NULL, NULL, NULL, napi_default, NULL},
+      {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  // PID 1 lives as long as the container. glibc raises its mmap threshold (up to 32 MB)
+  // each time a large mmapped block is freed, after which such blocks come from the brk
+  // heap and fragment it for good: 10-17 MB of growth over a few hundred restarts,
+  // measured. A fixed threshold turns that adjustment off; blocks of 64 kB and more are
+  // mapped and given back on free.
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   return exports;
 }
 

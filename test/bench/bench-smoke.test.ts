@@ -1,0 +1,38 @@
+// `npm run bench` is numbers, never a pass/fail on them; this only keeps its two scripts
+// running (a bench that broke when the settings changed went unnoticed once): a few
+// rounds each, and every line a reader needs is printed.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dockerAvailable } from "../helpers/docker.js";
+
+const root = join(import.meta.dirname, "../..");
+
+function runBench(script: string, env: Record<string, string>): string {
+  const result = spawnSync(process.execPath, [join(root, "test/bench", script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 8 * 60_000,
+  });
+  expect(result.status, `${script} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+describe("npm run bench, a few rounds", () => {
+  it("supervise-bench prints restart times and PID 1's memory idle, warm and after the restarts", () => {
+    const out = runBench("supervise-bench.mjs", { BENCH_RUNS: "2", BENCH_WARM_RESTARTS: "5", BENCH_SOAK_RESTARTS: "20" });
+    expect(out).toMatch(/^restart beyond own start\s+-?\d+\.\d/m);
+    expect(out).toMatch(/^crash → healthy again\s+\d+\.\d/m);
+    expect(out).toMatch(/PID 1 anonymous memory: \d+\.\d MB idle, \d+\.\d MB after 5 restarts, \d+\.\d MB after 20 more .*: [+-]\d+\.\d MB over the 20, [+-]\d+\.\d MB from idle/);
+  }, 10 * 60_000);
+
+  it.skipIf(!dockerAvailable())("bench prints start-up ratios, the boot's programs, the signal window and memory", () => {
+    const out = runBench("bench.mjs", { BENCH_RUNS: "3" });
+    expect(out).toMatch(/^supervisor run -- true\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/m);
+    expect(out).toMatch(/^supervisor boot -- true\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/m);
+    expect(out).toMatch(/^programs a boot executes besides the command: \d+/m);
+    expect(out).toMatch(/^supervisor run -- sleep\s+\d+\s+\d+$/m);
+    expect(out).toMatch(/^supervisor run\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$/m);
+  }, 10 * 60_000);
+});
