@@ -63,6 +63,7 @@ const megabytes = (file) => `${(fs.statSync(file).size / 1e6).toFixed(1)} MB`;
 // supervisor maps it without writing anything (supervisor/shared/addon-loader.ts).
 function buildNative() {
   const src = 'supervisor/shared/native/reaper.c';
+  const sources = [src, 'supervisor/shared/native/sha256.c'];
   if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`), [];
   fs.mkdirSync(at('build/native'), { recursive: true });
   fs.mkdirSync(at('dist'), { recursive: true });
@@ -76,7 +77,7 @@ function buildNative() {
       '-shared', '-fPIC', '-O2', '-std=c11', '-Wall', '-Wextra', '-Werror',
       '-DNAPI_VERSION=8', '-I', require('node-api-headers').include_dir,
       `-ffile-prefix-map=${root}=.`, '-Wl,--build-id=none', '-s',
-      '-o', out, src,
+      '-o', out, ...sources,
     ], { hint });
     const copy = at(`dist/reaper-linux-${arch}.node`);
     fs.rmSync(copy, { force: true });
@@ -185,9 +186,7 @@ function execFor(arch, file, args) {
 //   --no-expose-wasm   what --jitless implies anyway; said here, V8 warns on every start.
 //   --max-semi-space-size=1, --v8-pool-size=1   a young generation of at most 1 MB per
 //                      semi-space, one V8 worker thread instead of four (one malloc arena).
-//   --expose-gc        PID 1 collects its heap after launches, at most every 5 s
-//                      (supervise/heap-collector.ts): V8 alone let it grow 6 MB in 3,000 restarts.
-const SUPERVISOR_EXEC_ARGV = ['--disable-sigusr1', '--jitless', '--no-expose-wasm', '--max-semi-space-size=1', '--v8-pool-size=1', '--expose-gc'];
+const SUPERVISOR_EXEC_ARGV = ['--disable-sigusr1', '--jitless', '--no-expose-wasm', '--max-semi-space-size=1', '--v8-pool-size=1'];
 
 // The programs compiled into single executables: the supervisor (PID 1) and sandboxctl (host).
 const PROGRAMS = { supervisor: SUPERVISOR_EXEC_ARGV, sandboxctl: [] };

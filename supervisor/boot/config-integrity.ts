@@ -12,10 +12,10 @@
 // one. So the locked posture also compares the config, token aside, with the image's own
 // reference of it (settings.configReference): a root-owned file baked at build time, or a
 // root-owned mount the operator names. Only the image or the operator can change it.
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
+import { sha256Hex } from "../shared/digest.js";
 import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
 import { log } from "../shared/log.js";
 import type { Posture } from "../shared/settings.js";
@@ -67,13 +67,9 @@ interface Intent {
 const HEX64 = /^[0-9a-f]{64}$/;
 const HASH_LINE = /^([0-9a-f]{64}) {2}openclaw\.json\n$/;
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 /** Exactly what `sha256sum openclaw.json` prints, run inside the config directory. */
 export function hashLine(configBytes: Uint8Array): string {
-  return `${sha256(configBytes)}  ${CONFIG_FILE}\n`;
+  return `${sha256Hex(configBytes)}  ${CONFIG_FILE}\n`;
 }
 
 /** The hex digest of a hash line in exactly hashLine's format, else undefined. */
@@ -167,7 +163,7 @@ function resolveIntent(
   config: FileState,
   hashText: string | undefined,
 ): Resolution {
-  const current = config.kind === "file" ? sha256(config.bytes) : null;
+  const current = config.kind === "file" ? sha256Hex(config.bytes) : null;
   const recordedHash = hashText === undefined ? undefined : parseHashLine(hashText);
   try {
     if (config.kind === "file" && current === intent.newHash) {
@@ -274,7 +270,7 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
   } else {
     if (config.kind !== "file") return refuse(`${configPath} is missing`);
     const recorded = hashText === undefined ? undefined : parseHashLine(hashText);
-    if (recorded !== undefined && recorded === sha256(config.bytes)) {
+    if (recorded !== undefined && recorded === sha256Hex(config.bytes)) {
       integrity = "verified";
       if (posture === "locked" && anchor.kind !== "missing") {
         const trusted = anchor.kind === "file" ? anchor.bytes.toString("utf8").trim() : "";
@@ -453,7 +449,7 @@ export function writeConfigAndHash(
   }
 
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
-  const intent: Intent = { oldHash: current.kind === "file" ? sha256(current.bytes) : null, newHash: sha256(newBytes) };
+  const intent: Intent = { oldHash: current.kind === "file" ? sha256Hex(current.bytes) : null, newHash: sha256Hex(newBytes) };
   writeFileAtomic(intentPath, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
   // A failure from here on leaves the intent in place on purpose: the next verifyConfig
   // completes or rolls back whatever state the two files were left in.

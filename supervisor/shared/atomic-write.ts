@@ -8,10 +8,10 @@
 // file with the wrong permissions, not even for an instant. Every step after opening the
 // directory (without following a symlink) is relative to its descriptor (openat, renameat,
 // unlinkat through the native addon, see dir-fd.ts), never to its path.
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, readdirSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { errorCode, lstatAt, openAt, openDirectory, renameAt, unlinkAt } from "./dir-fd.js";
+import { randomHex } from "./digest.js";
 
 export interface AtomicWriteOptions {
   mode: number;
@@ -101,7 +101,7 @@ function describeType(st: Stats): string {
 function displaceNonRegular(dirFd: number, name: string, label: string): string | undefined {
   const st = lstatAt(dirFd, name);
   if (st === undefined || st.isFile()) return undefined;
-  const aside = `.${name}.displaced-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const aside = `.${name}.displaced-${process.pid}-${randomHex(6)}`;
   try {
     renameAt(dirFd, name, aside);
   } catch (err) {
@@ -124,7 +124,7 @@ export function writeFileAtomicAt(
   const displaced = options.displace ? displaceNonRegular(dirFd, name, label) : undefined;
   checkTarget(dirFd, name, label);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const temp = `${tempPrefix(name)}${process.pid}-${randomBytes(6).toString("hex")}`;
+  const temp = `${tempPrefix(name)}${process.pid}-${randomHex(6)}`;
   let fd: number;
   try {
     fd = openAt(dirFd, temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);

@@ -15,7 +15,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type St
 import { constants as osConstants } from "node:os";
 import type { NativeAddon } from "./native.js";
 
-export type NativeFs = Pick<NativeAddon, "openAt" | "renameAt" | "unlinkAt" | "getInodeFlags" | "setInodeFlags">;
+export type NativeFs = Pick<NativeAddon, "openAt" | "renameAt" | "unlinkAt" | "getInodeFlags" | "setInodeFlags" | "sha256Hex" | "randomHex">;
 
 /** openat(2)'s "relative to the working directory". */
 export const AT_FDCWD = -100;
@@ -34,7 +34,7 @@ export function useNativeFs(addon: NativeFs): void {
   native = addon;
 }
 
-function addon(): NativeFs {
+export function nativeFs(): NativeFs {
   if (native === undefined) throw new Error("the native file system helper is not loaded (useNativeFs was not called)");
   return native;
 }
@@ -102,7 +102,7 @@ export function withDirectory<T>(path: string, work: (dirFd: number) => T): T {
 
 export function openAt(dirFd: number, name: string, flags: number, mode = 0): number {
   try {
-    return addon().openAt(dirFd, name, flags, mode);
+    return nativeFs().openAt(dirFd, name, flags, mode);
   } catch (error) {
     throw asErrnoException(error, "openat", name);
   }
@@ -110,7 +110,7 @@ export function openAt(dirFd: number, name: string, flags: number, mode = 0): nu
 
 export function renameAt(dirFd: number, from: string, to: string): void {
   try {
-    addon().renameAt(dirFd, from, dirFd, to);
+    nativeFs().renameAt(dirFd, from, dirFd, to);
   } catch (error) {
     throw asErrnoException(error, "renameat", to);
   }
@@ -118,7 +118,7 @@ export function renameAt(dirFd: number, from: string, to: string): void {
 
 export function unlinkAt(dirFd: number, name: string): void {
   try {
-    addon().unlinkAt(dirFd, name, false);
+    nativeFs().unlinkAt(dirFd, name, false);
   } catch (error) {
     throw asErrnoException(error, "unlinkat", name);
   }
@@ -142,7 +142,7 @@ export function lstatAt(dirFd: number, name: string): Stats | undefined {
 
 export function getInodeFlags(fd: number): number {
   try {
-    return addon().getInodeFlags(fd);
+    return nativeFs().getInodeFlags(fd);
   } catch (error) {
     throw asErrnoException(error, "ioctl FS_IOC_GETFLAGS", `fd ${fd}`);
   }
@@ -150,7 +150,7 @@ export function getInodeFlags(fd: number): number {
 
 export function setInodeFlags(fd: number, flags: number): void {
   try {
-    addon().setInodeFlags(fd, flags);
+    nativeFs().setInodeFlags(fd, flags);
   } catch (error) {
     throw asErrnoException(error, "ioctl FS_IOC_SETFLAGS", `fd ${fd}`);
   }

@@ -46,6 +46,10 @@ export interface NativeAddon {
   dropCapabilities(capabilities: number[]): number;
   /** malloc_trim(0): returns free pages inside malloc's heaps to the kernel; true if any were. */
   trimMalloc(): boolean;
+  /** SHA-256 of the bytes, as 64 lowercase hex digits (what sha256sum prints). */
+  sha256Hex(bytes: Uint8Array): string;
+  /** count (1 to 64) bytes of getrandom(2), as lowercase hex. */
+  randomHex(count: number): string;
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";

@@ -50,11 +50,12 @@ function childrenOf(pid) {
   }
 }
 
-/** Anonymous and resident memory of a process, in MB. */
+/** Anonymous and resident memory of a process, in MB; `malloc` is the main arena ([heap]). */
 export function memoryMb(pid) {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(rollup)[1]) / 1024;
-  return { anon: field("Anonymous"), rss: field("Rss") };
+  const heap = /\[heap\]\n(?:[A-Z].*\n)*?Anonymous:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  return { anon: field("Anonymous"), rss: field("Rss"), malloc: heap ? Number(heap[1]) / 1024 : 0 };
 }
 
 /** `supervisor boot` as PID 1 of a fresh PID namespace, on its own scratch root and port. */
@@ -226,7 +227,8 @@ try {
     console.log(
       `PID 1 anonymous memory: ${idle.anon.toFixed(1)} MB idle, ${warm.anon.toFixed(1)} MB after ${warmRestarts} restarts, ` +
         `${after.anon.toFixed(1)} MB after ${soakRestarts} more (${soakSeconds.toFixed(0)} s): ` +
-        `${signed(after.anon - warm.anon)} over the ${soakRestarts}, ${signed(after.anon - idle.anon)} from idle; RSS ${idle.rss.toFixed(1)} → ${after.rss.toFixed(1)} MB`,
+        `${signed(after.anon - warm.anon)} over the ${soakRestarts}, ${signed(after.anon - idle.anon)} from idle; RSS ${idle.rss.toFixed(1)} → ${after.rss.toFixed(1)} MB; ` +
+        `of it malloc's main heap ${idle.malloc.toFixed(1)} → ${warm.malloc.toFixed(1)} → ${after.malloc.toFixed(1)} MB`,
     );
   } finally {
     await tiny.stop();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { HeapCollector } from "../../supervisor/supervise/heap-collector.js";
+import { exposedGc, HeapCollector } from "../../supervisor/supervise/heap-collector.js";
 
 describe("HeapCollector", () => {
   beforeEach(() => vi.useFakeTimers());
@@ -24,12 +24,19 @@ describe("HeapCollector", () => {
     expect(calls.length).toBe(6);
   });
 
-  it("does nothing without a gc function (Node without --expose-gc)", () => {
+  it("does nothing without a gc function", () => {
     const trim = vi.fn();
-    const collector = new HeapCollector(trim, undefined);
+    const collector = new HeapCollector(trim, null);
     collector.afterLaunch();
     vi.advanceTimersByTime(10_000);
     collector.afterLaunch();
     expect(trim).not.toHaveBeenCalled();
+  });
+
+  it("fetches V8's gc without leaving --expose-gc set", () => {
+    const gc = exposedGc();
+    expect(typeof gc).toBe("function");
+    gc!();
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   });
 });
