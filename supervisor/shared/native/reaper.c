@@ -16,9 +16,10 @@
 //   getInodeFlags(fd) -> flags                     ioctl FS_IOC_GETFLAGS (what lsattr reads)
 //   setInodeFlags(fd, flags)                       ioctl FS_IOC_SETFLAGS (what chattr writes)
 // dirFd may be -100 (AT_FDCWD). Each throws an Error with .errno (positive) on failure.
-//   trimMalloc() -> boolean                        malloc_trim(0): free heap pages back to the kernel
+// And what keeps node:crypto out of boot and PID 1's memory flat:
 //   sha256Hex(bytes: Uint8Array) -> string         SHA-256 (sha256.c), 64 hex digits
 //   randomHex(count) -> string                     count (1-64) bytes of getrandom(2), as hex
+//   trimMalloc() -> boolean                        malloc_trim(0): free heap pages back to the kernel
 // Loading the addon also fixes malloc's mmap threshold (see init at the end).
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -530,6 +531,7 @@ static napi_value set_inode_flags(napi_env env, napi_callback_info info) {
   CHECK(napi_get_undefined(env, &result));
   return result;
 }
+
 // Gives free pages inside malloc's heaps back to the kernel (what is freed in the middle
 // of a heap stays resident otherwise). Called after a full garbage collection.
 static napi_value trim_malloc(napi_env env, napi_callback_info info) {
