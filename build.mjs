@@ -62,8 +62,11 @@ const megabytes = (file) => `${(fs.statSync(file).size / 1e6).toFixed(1)} MB`;
 // Each addon also goes to dist/: images install it (root-owned, read-only) where the
 // supervisor maps it without writing anything (supervisor/shared/addon-loader.ts).
 function buildNative() {
-  const src = 'supervisor/shared/native/reaper.c';
-  const sources = [src, 'supervisor/shared/native/sha256.c'];
+  const src = 'supervisor/shared/native';
+  const sources = [
+    'addon.c', 'napi-helpers.c', 'reap.c', 'spawn.c', 'proc-stat.c', 'pidfd-signal.c',
+    'fs-at.c', 'capability-drop.c', 'memory.c', 'digest.c', 'sha256.c',
+  ].map((name) => `${src}/${name}`);
   if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`), [];
   fs.mkdirSync(at('build/native'), { recursive: true });
   fs.mkdirSync(at('dist'), { recursive: true });
