@@ -209,63 +209,77 @@ export function parseCommandLine(argv: readonly string[], program: ProgramSpec =
   if (line.kind !== "run") return line;
   const { options, args, json } = line;
   const command = line.command as CommandName;
-  const usage = (message: string): Parsed => usageError(command, message, json);
+  const common = commonOptions(command, options, args);
+  if (typeof common === "string") return usageError(command, common, json);
+  const parsed = commandOf(command, options, args, json, common.timeoutSeconds);
+  if (typeof parsed === "string") return usageError(command, parsed, json);
+  return { kind: "run", command: parsed, engine: common.engine, json };
+}
 
+/** What every command takes alike: the engine, container names, the timeout; or the usage error. */
+function commonOptions(command: CommandName, options: OptionValues, args: readonly string[]): { engine: EngineName | undefined; timeoutSeconds: number } | string {
   const engine = options.engine;
   if (typeof engine === "string" && !(ENGINES as readonly string[]).includes(engine)) {
-    return usage(`--engine '${engine}': expected ${ENGINES.join(" or ")}`);
+    return `--engine '${engine}': expected ${ENGINES.join(" or ")}`;
   }
   for (const container of command === "signal" ? args.slice(0, 1) : args) {
-    if (!CONTAINER_NAME.test(container)) return usage(`'${container}' is not a container name or id, expected letters, digits, '_', '.', '-'`);
+    if (!CONTAINER_NAME.test(container)) return `'${container}' is not a container name or id, expected letters, digits, '_', '.', '-'`;
   }
   const defaultTimeout = ["restart", "start", "stop", "signal"].includes(command) ? DEFAULT_MUTATION_TIMEOUT_SECONDS : DEFAULT_QUERY_TIMEOUT_SECONDS;
   const timeoutSeconds = timeoutOf(options.timeout, defaultTimeout);
-  if (typeof timeoutSeconds === "string") return usage(timeoutSeconds);
-  const run = (parsed: Command): Parsed => ({ kind: "run", command: parsed, engine: engine as EngineName | undefined, json });
-  const container = args[0]!;
+  if (typeof timeoutSeconds === "string") return timeoutSeconds;
+  return { engine: engine as EngineName | undefined, timeoutSeconds };
+}
 
+/** The command's own options and arguments; a string is the usage error. */
+function commandOf(command: CommandName, options: OptionValues, args: readonly string[], json: boolean, timeoutSeconds: number): Command | string {
+  const container = args[0]!;
   switch (command) {
     case "restart":
     case "start":
     case "stop":
     case "health":
-      return run({ command, container, timeoutSeconds, output: outputOf(options) });
+      return { command, container, timeoutSeconds, output: outputOf(options) };
     case "token":
-      return run({ command, container, timeoutSeconds });
-    case "status": {
-      const filters = Array.isArray(options.filter) ? options.filter : [];
-      const output = json ? "json" : "text";
-      if (options.all === true) {
-        if (args.length > 0) return usage(`--all and a container name ('${args[0]!}') exclude each other, expected one of them`);
-        const bad = filters.find((f) => !FILTER.test(f));
-        if (bad !== undefined) return usage(`--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`);
-        return run({ command, targets: { kind: "all", filters }, timeoutSeconds, output });
-      }
-      if (filters.length > 0) return usage("--filter goes with --all, expected status --all --filter FILTER");
-      if (args.length === 0) return usage("missing CONTAINER, expected a container name or id, or --all");
-      return run({ command, targets: { kind: "named", containers: args }, timeoutSeconds, output });
-    }
-    case "logs": {
-      const { tail, since } = options;
-      if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) {
-        return usage(`--tail '${tail}': expected a whole number of lines or 'all'`);
-      }
-      if (typeof since === "string" && !SINCE.test(since)) {
-        return usage(`--since '${since}': expected a timestamp (2025-01-02T15:04:05) or a relative time (10m)`);
-      }
-      return run({
-        command,
-        container,
-        since: typeof since === "string" ? since : undefined,
-        tail: typeof tail === "string" ? tail : undefined,
-        timestamps: options.timestamps === true,
-        follow: options.follow === true,
-      });
-    }
+      return { command, container, timeoutSeconds };
+    case "status":
+      return statusCommand(options, args, json, timeoutSeconds);
+    case "logs":
+      return logsCommand(options, container);
     case "signal": {
       const signal = parseSignal(args[1]!);
-      if (!signal.ok) return usage(signal.message);
-      return run({ command, container, signal: signal.signal, timeoutSeconds, output: outputOf(options) });
+      if (!signal.ok) return signal.message;
+      return { command, container, signal: signal.signal, timeoutSeconds, output: outputOf(options) };
     }
   }
+}
+
+function statusCommand(options: OptionValues, args: readonly string[], json: boolean, timeoutSeconds: number): Command | string {
+  const filters = Array.isArray(options.filter) ? options.filter : [];
+  const output = json ? "json" : "text";
+  if (options.all === true) {
+    if (args.length > 0) return `--all and a container name ('${args[0]!}') exclude each other, expected one of them`;
+    const bad = filters.find((f) => !FILTER.test(f));
+    if (bad !== undefined) return `--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`;
+    return { command: "status", targets: { kind: "all", filters }, timeoutSeconds, output };
+  }
+  if (filters.length > 0) return "--filter goes with --all, expected status --all --filter FILTER";
+  if (args.length === 0) return "missing CONTAINER, expected a container name or id, or --all";
+  return { command: "status", targets: { kind: "named", containers: [...args] }, timeoutSeconds, output };
+}
+
+function logsCommand(options: OptionValues, container: string): Command | string {
+  const { tail, since } = options;
+  if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) return `--tail '${tail}': expected a whole number of lines or 'all'`;
+  if (typeof since === "string" && !SINCE.test(since)) {
+    return `--since '${since}': expected a timestamp (2025-01-02T15:04:05) or a relative time (10m)`;
+  }
+  return {
+    command: "logs",
+    container,
+    since: typeof since === "string" ? since : undefined,
+    tail: typeof tail === "string" ? tail : undefined,
+    timestamps: options.timestamps === true,
+    follow: options.follow === true,
+  };
 }

@@ -25,7 +25,8 @@ import {
   type Interrupted,
 } from "./request.js";
 import { status } from "./status.js";
-import { MAX_TOKEN_FILE_BYTES, parseTokenFile, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
+import { MAX_TOKEN_FILE_BYTES, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
+import { parseTokenFile } from "../supervisor/shared/token-file.js";
 
 type Mutation = Extract<Command, { command: "restart" | "start" | "stop" }>;
 

@@ -8,6 +8,7 @@ import { lstatSync, mkdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import lockfile from "proper-lockfile";
+import { errorReason } from "../supervisor/shared/errors.js";
 
 export interface LockTuning {
   /** A lock not refreshed for this long belongs to a dead process and is taken over. */
@@ -42,7 +43,7 @@ export function prepareLockDirectory(dir: string, uid: number): void {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST") throw new HostLockError(`cannot create lock directory ${dir} (${code ?? (error as Error).message})`);
+    if (code !== "EEXIST") throw new HostLockError(`cannot create lock directory ${dir} (${errorReason(error)})`);
   }
   const st = lstatSync(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) {
@@ -103,7 +104,7 @@ export async function acquireHostLock(
       return { kind: "held", lock };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
-        throw new HostLockError(`cannot take lock ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new HostLockError(`cannot take lock ${path} (${errorReason(error)})`);
       }
     }
     if (!told) {

@@ -104,7 +104,3 @@ export function jsonFailure(answer: Record<string, unknown>): JsonFailure | unde
     message: typeof answer.message === "string" ? answer.message : "",
   };
 }
-
-export function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, " ");
-}

@@ -7,8 +7,9 @@ import { engineSpawnMessage, execArgs, inspectContainer, startEngine, SUPERVISOR
 import type { OutputMode } from "./command-line.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
-import type { Output } from "./output.js";
-import { isCommandLine, jsonAnswer, jsonFailure, oneLine, outcomeOf } from "./relay.js";
+import type { Output } from "../supervisor/shared/output.js";
+import { isCommandLine, jsonAnswer, jsonFailure, outcomeOf } from "./relay.js";
+import { singleLine } from "../supervisor/shared/format.js";
 
 export interface Context {
   engine: EngineName;
@@ -35,7 +36,7 @@ export interface Failure {
 export type Interrupted = { kind: "interrupted"; signal: NodeJS.Signals };
 
 export function failure(exit: number, layer: string, message: string): Failure {
-  return { kind: "failure", exit, layer, message: oneLine(message) };
+  return { kind: "failure", exit, layer, message: singleLine(message) };
 }
 
 /** The one line of a failure: text on stderr, or with --json the JSON object on stdout. */
@@ -208,6 +209,6 @@ export function relayJson(ctx: Context, name: string, mode: OutputMode, answered
     return answered.exit;
   }
   const failed = jsonFailure(object);
-  if (failed) ctx.stderr.write(`sandboxctl: ${name} failed (${failed.layer}): ${oneLine(failed.message)}\n`);
+  if (failed) ctx.stderr.write(`sandboxctl: ${name} failed (${failed.layer}): ${singleLine(failed.message)}\n`);
   return answered.exit;
 }

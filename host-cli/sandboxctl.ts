@@ -1,5 +1,5 @@
 // Entry point of `sandboxctl`, the host command that asks a sandbox container's supervisor
-// to act (SPEC 7). The command line (command-line.ts) decides help, version and usage
+// to act (docs/sandboxctl.md). The command line (command-line.ts) decides help, version and usage
 // errors (exit 2) before anything else happens; every other path ends in one exit status
 // from the command (docs/sandboxctl.md).
 import { accessSync, constants, existsSync } from "node:fs";
@@ -9,7 +9,8 @@ import { parseCommandLine, sandboxctlProgram } from "./command-line.js";
 import { runCommand } from "./commands.js";
 import { chooseEngine, engineCliEnv, type EngineName } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
-import { fdOutput } from "./output.js";
+import { fdOutput } from "../supervisor/shared/output.js";
+import { errorMessage } from "../supervisor/shared/errors.js";
 
 const VERSION = typeof __SUPERVISOR_VERSION__ === "string" ? __SUPERVISOR_VERSION__ : "dev";
 
@@ -73,7 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (status) => process.exit(status),
   (error: unknown) => {
-    const message = `unexpected failure: ${String((error as Error).message ?? error).replace(/[\r\n]+/g, " ")}`;
+    const message = `unexpected failure: ${errorMessage(error).replace(/[\r\n]+/g, " ")}`;
     if (json) fdOutput(1).write(`${JSON.stringify({ ok: false, layer: "sandboxctl", message })}\n`);
     else fdOutput(2).write(`sandboxctl: ${message}\n`);
     process.exit(EXIT.ownFailure);

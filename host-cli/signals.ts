@@ -1,10 +1,10 @@
 // Which signals `sandboxctl signal` relays to a container's PID 1: exactly those the
-// supervisor handles (supervisor/init/signals.ts). HUP restarts the gateway; TERM, INT and QUIT
+// supervisor handles (supervisor/shared/signals.ts). HUP restarts the gateway; TERM, INT and QUIT
 // shut the container down gracefully; the others are passed on to the gateway. Refused:
 // KILL and STOP (cannot be handled: KILL ends the container with no graceful stop of the
 // gateway; use `docker kill` knowingly), USR1 (Node starts its inspector on it) and
 // everything else (PID 1 of a container ignores a signal it has no handler for).
-import { FORWARDED_SIGNALS, type ForwardedSignal } from "../supervisor/init/signals.js";
+import { FORWARDED_SIGNALS, type ForwardedSignal } from "../supervisor/shared/signals.js";
 
 export type RelayedSignal = ForwardedSignal;
 

@@ -1,6 +1,7 @@
 // How `sandboxctl status` shows several containers: one row each in an aligned table like
 // `docker ps`, or one JSON object each in an array. Pure.
 import { EXIT } from "./exit.js";
+import { formatDuration } from "../supervisor/shared/format.js";
 
 /** What one container answered, or why it could not. */
 export type StatusEntry =
@@ -8,20 +9,6 @@ export type StatusEntry =
   | { container: string; id: string | null; ok: false; exit: number; layer: string; message: string };
 
 export const COLUMNS = ["CONTAINER", "STATE", "PID", "UPTIME", "RESTARTS", "CRASHES", "MODE", "DETAIL"] as const;
-
-/** Pure: 42s, 5m3s, 2h5m, 3d4h: the two largest units, like a glance at docker ps. */
-export function shortDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  const units: Array<[string, number]> = [["d", 86_400], ["h", 3_600], ["m", 60], ["s", 1]];
-  const first = units.findIndex(([, size]) => s >= size);
-  if (first === -1) return "0s";
-  const [bigName, bigSize] = units[first]!;
-  const big = `${Math.floor(s / bigSize)}${bigName}`;
-  const next = units[first + 1];
-  if (next === undefined) return big;
-  const rest = Math.floor((s % bigSize) / next[1]);
-  return rest > 0 ? `${big}${rest}${next[0]}` : big;
-}
 
 function text(value: unknown): string {
   if (value === null || value === undefined || value === "") return "-";
@@ -33,7 +20,7 @@ export function rowOf(entry: StatusEntry): string[] {
   if (!entry.ok) return [entry.container, entry.layer, "-", "-", "-", "-", "-", entry.message];
   const r = entry.report;
   const gateway = r.gateway as { pid?: unknown; uptimeSeconds?: unknown } | null | undefined;
-  const uptime = typeof gateway?.uptimeSeconds === "number" ? shortDuration(gateway.uptimeSeconds) : "-";
+  const uptime = typeof gateway?.uptimeSeconds === "number" ? formatDuration(gateway.uptimeSeconds, "short") : "-";
   return [entry.container, text(r.state), text(gateway?.pid), uptime, text(r.restarts), text(r.crashes), text(r.mode), r.detail ? text(r.detail) : ""];
 }
 

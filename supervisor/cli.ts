@@ -48,7 +48,7 @@ function main(argv: string[]): void {
     }
     case "boot":
       if (args[0] === "") finish(usageError("boot", "empty command, expected a command", false));
-      return void import("./boot/chain.js").then(({ boot }) => boot({ command: args.length > 0 ? args : undefined, verbosity: verbosity(options) }));
+      return void import("./pid1.js").then(({ bootSandbox }) => bootSandbox({ command: args.length > 0 ? args : undefined, verbosity: verbosity(options) }));
     default:
       return void import("./control/commands.js").then(({ runControlCommand }) => runControlCommand(line.command as ControlCommandName, line));
   }

@@ -1,36 +1,30 @@
-// `supervisor boot`: the sandbox boot chain (SPEC 3), one log line per step, then the
-// gateway (or one command) under PID 1's loop. The chain produces a prepared launch and
-// hands it over; nothing after it reaches back.
+// `supervisor boot`: the sandbox boot chain (docs/supervisor-boot.md), one log line per
+// step, ending in a prepared launch: the gateway's (with a preparer for every relaunch) or
+// one command's. It only prepares: the composition root (supervisor/pid1.ts) hands the
+// result to the loop that runs it. A refusal ends the supervisor here with one line (78).
 import { existsSync, mkdirSync } from "node:fs";
+import type { CapabilityName } from "../shared/capabilities.js";
 import { useNativeFs } from "../shared/dir-fd.js";
+import { errorMessage } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
 import { DEFAULTS, gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
-import { runInitLoop } from "../init/init-loop.js";
 import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
+import type { PreparedLaunch } from "../supervise/gateway-driver.js";
+import { SUPERVISED_GATEWAY_ENV } from "../supervise/openclaw-contract.js";
 import { readPortProtection } from "../supervise/port-guard.js";
-import type { PreparedLaunch } from "../supervise/supervisor.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
-import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths } from "./config-integrity.js";
+import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths, type Verdict } from "./config-integrity.js";
 import { stageGuardedEnvironment } from "./guarded-environment.js";
-import {
-  buildLaunch,
-  canDropChildCapabilities,
-  GATEWAY_MARKER,
-  keptForGateway,
-  predictedResidual,
-  reportChildCapabilities,
-  type LaunchPlan,
-} from "./launch.js";
+import { buildLaunch, canDropChildCapabilities, GATEWAY_MARKER, keptForGateway, predictedResidual, type LaunchPlan } from "./launch.js";
 import { checkLegacyLayout } from "./legacy-layout.js";
 import { GuardError, type GuardOwner } from "./preload-guards.js";
 import { deliverToken, removeTokenFile } from "./token-delivery.js";
 import { unwritable, writablePaths } from "./writable-paths.js";
-import { SUPERVISED_GATEWAY_ENV } from "../supervise/openclaw-contract.js";
 
 export interface BootOptions {
   /** A one-shot command to run as the sandbox user instead of the gateway. */
@@ -39,26 +33,90 @@ export interface BootOptions {
   verbosity?: number;
 }
 
+/** What the chain hands over: everything a loop needs, nothing it must work out again. */
+export type PreparedBoot = PreparedOneShot | PreparedGateway;
+
+export interface PreparedOneShot {
+  kind: "one-shot";
+  addon: NativeAddon;
+  settings: Settings;
+  plan: LaunchPlan;
+  dropsApplied: boolean;
+}
+
+export interface PreparedGateway {
+  kind: "gateway";
+  addon: NativeAddon;
+  settings: Settings;
+  rootMode: boolean;
+  gatewayUid: number;
+  /** For the log: the gateway user's name, or "uid N" in non-root mode. */
+  gatewayName: string;
+  /** Must-drop capabilities the gateway keeps on purpose (gatewayNetBindService). */
+  gatewayCaps: CapabilityName[];
+  /** The first call returns the launch the chain has just prepared; every later one prepares afresh. */
+  prepareLaunch: () => PreparedLaunch;
+  supervisorKept: string[];
+}
+
+/** The chain's state as it goes: each step adds what the next ones need. */
+interface Chain {
+  settings: Settings;
+  rootMode: boolean;
+  callerCwd: string;
+  addon: NativeAddon;
+  supervisorKept: string[];
+}
+
+interface Users {
+  sandbox: UserEntry;
+  gateway: UserEntry | undefined;
+  setpriv: string | undefined;
+}
+
 function refuse(message: string, security = false): never {
   return exitWith(STATUS.refused, message, security ? "[SECURITY]" : "[supervisor]");
 }
 
-function requireUser(name: string, role: string): UserEntry {
-  const user = findUser(name);
-  if (user === undefined) refuse(`no user '${name}' (${role}) in /etc/passwd: refusing to run anything as root`);
-  return user;
-}
-
-export function boot(options: BootOptions): void {
-  try {
-    bootChain(options);
-  } catch (error) {
-    // Anything not refused on purpose above is still one line, not a stack trace.
-    exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`);
+/** Runs the chain in order; every refusal exits here, so what it returns is ready to run. */
+export function prepareBoot(options: BootOptions): PreparedBoot {
+  const chain = ownCapabilities(startChain(options));
+  const users = resolveUsers(chain, options.command !== undefined);
+  checkLayout(chain.settings);
+  const { verdict, paths } = verifyConfigStep(chain);
+  const token = deliverToken({ settings: chain.settings, rootMode: chain.rootMode, sandbox: users.sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
+  const owner: GuardOwner = chain.rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
+  const nodeOptions = stageGuards(chain.settings, owner);
+  const { dropsApplied, gatewayCaps } = childCapabilities(chain);
+  if (options.command) {
+    const plan: LaunchPlan = {
+      command: options.command,
+      user: chain.rootMode ? users.sandbox : undefined,
+      setpriv: users.setpriv,
+      nodeOptions,
+      extraEnv: {},
+      cwd: chain.callerCwd,
+      extraDrops: gatewayCaps,
+    };
+    return { kind: "one-shot", addon: chain.addon, settings: chain.settings, plan, dropsApplied };
   }
+  const gatewayPlan = planGateway(chain, users, nodeOptions, token, gatewayCaps);
+  logPortProtection(chain.settings, chain.rootMode);
+  return {
+    kind: "gateway",
+    addon: chain.addon,
+    settings: chain.settings,
+    rootMode: chain.rootMode,
+    gatewayUid: users.gateway?.uid ?? process.getuid!(),
+    gatewayName: users.gateway?.name ?? `uid ${process.getuid!()}`,
+    gatewayCaps,
+    prepareLaunch: relaunchPreparer(gatewayPlan, chain.settings, paths, owner, dropsApplied),
+    supervisorKept: chain.supervisorKept,
+  };
 }
 
-function bootChain(options: BootOptions): void {
+/** Before step 1: the log, settings, and whether every path the chain writes is writable. */
+function startChain(options: BootOptions): Omit<Chain, "addon" | "supervisorKept"> {
   // A one-shot command's output is the user's: boot steps show only when asked for.
   configureLogOrExit(options.command ? "warn" : "info", options.verbosity);
   const callerCwd = process.cwd();
@@ -73,14 +131,17 @@ function bootChain(options: BootOptions): void {
   const rootMode = process.getuid!() === 0;
   const notWritable = unwritable(writablePaths(settings, rootMode));
   if (notWritable !== undefined) refuse(notWritable);
+  return { settings, rootMode, callerCwd };
+}
 
-  // 1. Own bounding set (root), or say once which protections are off (non-root).
+/** Step 1: own bounding set (root), or say once which protections are off (non-root). */
+function ownCapabilities(chain: Omit<Chain, "addon" | "supervisorKept">): Chain {
   const addon = loadAddonOrExit();
   let supervisorKept: string[] = [];
-  if (rootMode) {
+  if (chain.rootMode) {
     const needs = checkOwnCapabilities();
     if (!needs.ok) refuse(needs.message);
-    const outcome = dropOwnCapabilities(addon, keptForGateway(settings.gatewayNetBindService));
+    const outcome = dropOwnCapabilities(addon, keptForGateway(chain.settings.gatewayNetBindService));
     log(outcome.message, outcome.kind === "residual" ? "[SECURITY]" : "[supervisor]");
     if (outcome.kind === "residual") supervisorKept = outcome.residual;
   } else {
@@ -94,27 +155,45 @@ function bootChain(options: BootOptions): void {
   // capability drop needs it too; after a fallback re-exec this is the new program's load).
   useNativeFs(addon);
   // Before the chain reads or writes anything: the previous boot's token must never be read
-  // as this boot's (its file work goes through the addon, loaded just above).
-  removeTokenFile(settings);
+  // as this boot's.
+  removeTokenFile(chain.settings);
+  return { ...chain, addon, supervisorKept };
+}
+
+function requireUser(name: string, role: string): UserEntry {
+  const user = findUser(name);
+  if (user === undefined) refuse(`no user '${name}' (${role}) in /etc/passwd: refusing to run anything as root`);
+  return user;
+}
+
+/** The users the chain steps down to, and setpriv to do it with: all present, or a refusal. */
+function resolveUsers(chain: Chain, oneShot: boolean): Users {
+  const { settings, rootMode } = chain;
   const sandbox = requireUser(settings.sandboxUser, "sandbox user");
-  const gateway = options.command ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
-  const uidProblem = options.command ? undefined : gatewayUidProblem(gateway?.uid ?? process.getuid!(), sandbox.uid, rootMode);
+  const gateway = oneShot ? undefined : rootMode ? requireUser(settings.gatewayUser, "gateway user") : undefined;
+  const uidProblem = oneShot ? undefined : gatewayUidProblem(gateway?.uid ?? process.getuid!(), sandbox.uid, rootMode);
   if (uidProblem !== undefined) refuse(uidProblem);
   const setpriv = rootMode ? findSetpriv() : undefined;
   if (rootMode && setpriv === undefined) refuse("setpriv not found (install util-linux): refusing to run anything as root");
+  return { sandbox, gateway, setpriv };
+}
 
-  // 2. Legacy symlink layout.
+/** Step 2: the legacy symlink layout. */
+function checkLayout(settings: Settings): void {
   const layout = checkLegacyLayout(settings.configDir, settings.dataDir);
   if (!layout.ok) refuse(`legacy layout: ${layout.reason}`, true);
   log(`legacy layout: ${layout.links} symlink(s) in ${settings.configDir}, all inside ${settings.dataDir}`);
+}
 
-  // 3. Config integrity; nothing is modified before this passes.
+/** Step 3: config integrity; nothing is modified before this passes. */
+function verifyConfigStep(chain: Chain): { verdict: Extract<Verdict, { ok: true }>; paths: IntegrityPaths } {
+  const { settings } = chain;
   const paths: IntegrityPaths = {
     configDir: settings.configDir,
     stateDir: settings.stateDir,
     reference: { path: settings.configReference, required: settings.configReference !== DEFAULTS.configReference },
   };
-  if (rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
+  if (chain.rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
   const verdict = verifyConfig(paths, settings.posture);
   if (!verdict.ok) refuse(`config integrity: ${verdict.reason}`, true);
   const against = verdict.reference === "matched" ? `${HASH_FILE} and the image reference ${settings.configReference}` : HASH_FILE;
@@ -130,21 +209,22 @@ function bootChain(options: BootOptions): void {
       "[SECURITY]",
     );
   }
+  return { verdict, paths };
+}
 
-  // 4. Token.
-  const token = deliverToken({ settings, rootMode, sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
-
-  // 5. Preload guards and the shells' environment.
-  const owner: GuardOwner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
-  let nodeOptions: string;
+/** Step 5: the preload guards and the shells' environment; returns the guarded NODE_OPTIONS. */
+function stageGuards(settings: Settings, owner: GuardOwner): string {
   try {
-    nodeOptions = stageGuardedEnvironment(settings, owner);
+    return stageGuardedEnvironment(settings, owner);
   } catch (error) {
     if (error instanceof GuardError) refuse(`refusing unguarded gateway launch: ${error.message}`, true);
     throw error;
   }
+}
 
-  // 6. Launch as the unprivileged user.
+/** Step 6, first half: what a launched child could keep, refused under SUPERVISOR_REQUIRE_CAP_DROP. */
+function childCapabilities(chain: Chain): { dropsApplied: boolean; gatewayCaps: CapabilityName[] } {
+  const { settings, rootMode } = chain;
   const dropsApplied = rootMode && canDropChildCapabilities();
   const gatewayCaps = rootMode ? keptForGateway(settings.gatewayNetBindService) : [];
   const residual = rootMode ? predictedResidual(dropsApplied, gatewayCaps) : [];
@@ -152,54 +232,28 @@ function bootChain(options: BootOptions): void {
     const message = `capabilities: a launched child would keep ${residual.join(",")}${dropsApplied ? "" : " (no CAP_SETPCAP for setpriv)"}`;
     if (settings.requireCapDrop) refuse(`${message}; SUPERVISOR_REQUIRE_CAP_DROP=1 refuses the launch`, true);
   }
-  if (options.command) {
-    const plan: LaunchPlan = {
-      command: options.command,
-      user: rootMode ? sandbox : undefined,
-      setpriv,
-      nodeOptions,
-      extraEnv: {},
-      cwd: callerCwd,
-      extraDrops: gatewayCaps,
-    };
-    return runOneShot(addon, plan, settings, dropsApplied);
-  }
+  return { dropsApplied, gatewayCaps };
+}
 
-  const gatewayPlan: LaunchPlan = {
+/** Step 6, second half: the gateway's launch plan as the unprivileged gateway user. */
+function planGateway(chain: Chain, users: Users, nodeOptions: string, token: string | undefined, gatewayCaps: CapabilityName[]): LaunchPlan {
+  const { settings, rootMode } = chain;
+  const gateway = users.gateway;
+  return {
     command: settings.gatewayCommand.map((arg) => withPort(arg, settings.gatewayPort)),
     user: gateway,
-    setpriv,
+    setpriv: users.setpriv,
     nodeOptions,
     // The guards act only where the marker is; a respawned gateway would run unguarded.
     extraEnv: { [GATEWAY_MARKER]: "1", ...SUPERVISED_GATEWAY_ENV, ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
     ambient: gatewayCaps,
   };
-  logPortProtection(settings, rootMode);
-  // Imported here, not at the top: a one-shot boot never evaluates the supervise and control
-  // stages (node:http, node:net), a tenth of its start-up.
-  const prepareLaunch = relaunchPreparer(gatewayPlan, settings, paths, owner, dropsApplied);
-  void import("./gateway-mode.js")
-    .then(({ serveGateway }) =>
-      serveGateway({
-        addon,
-        settings,
-        rootMode,
-        gatewayUid: gateway?.uid ?? process.getuid!(),
-        prepareLaunch,
-        afterLaunch: (pid) => {
-          log(`launch: gateway pid ${pid} as ${gateway?.name ?? `uid ${process.getuid!()}`}`);
-          return rootMode ? reportChildCapabilities("gateway", pid, gatewayCaps) : Promise.resolve([]);
-        },
-        supervisorKept,
-      }),
-    )
-    .catch((error: unknown) => exitWith(STATUS.ownFailure, `boot failed: ${(error as Error).message.split("\n")[0]}`));
 }
 
 /**
- * Whether the sandbox user can take the gateway's port (issue 9, attack 5), said once: only
- * a port below net.ipv4.ip_unprivileged_port_start is out of its reach, and then the
+ * Whether the sandbox user can take the gateway's port (docs/threat-model.md), said once:
+ * only a port below net.ipv4.ip_unprivileged_port_start is out of its reach, and then the
  * gateway needs CAP_NET_BIND_SERVICE to listen on it.
  */
 function logPortProtection(settings: Settings, rootMode: boolean): void {
@@ -221,27 +275,9 @@ function logPortProtection(settings: Settings, rootMode: boolean): void {
   }
 }
 
-/** `boot -- CMD`: the one command as the sandbox user under the init loop, its status PID 1's. */
-function runOneShot(addon: NativeAddon, plan: LaunchPlan, settings: Settings, dropsApplied: boolean): void {
-  const role = `one-shot '${plan.command[0]}'`;
-  const who = plan.user?.name ?? `uid ${process.getuid!()}`;
-  runInitLoop({
-    addon,
-    graceSeconds: settings.stopGraceSeconds,
-    launch: buildLaunch(plan, process.env, dropsApplied),
-    afterLaunch: (pid, abort) => {
-      log(`launch: ${role} pid ${pid} as ${who}`);
-      if (plan.user === undefined) return;
-      void reportChildCapabilities(role, pid).then((kept) => {
-        if (kept?.length && settings.requireCapDrop) abort(STATUS.refused, `${role} kept capabilities; SUPERVISOR_REQUIRE_CAP_DROP=1: stopped it`);
-      });
-    },
-  });
-}
-
 /**
- * Every relaunch re-verifies the config and re-stages the guards (SPEC 4); the first
- * launch uses what the boot chain has just done.
+ * Every relaunch re-verifies the config and re-stages the guards (docs/gateway-states.md);
+ * the first launch uses what the boot chain has just done.
  */
 function relaunchPreparer(
   plan: LaunchPlan,
@@ -258,7 +294,7 @@ function relaunchPreparer(
       try {
         plan.nodeOptions = stageGuardedEnvironment(settings, owner);
       } catch (error) {
-        return { ok: false, layer: "guards missing", message: (error as Error).message };
+        return { ok: false, layer: "guards missing", message: errorMessage(error) };
       }
     }
     firstLaunch = false;

@@ -1,4 +1,4 @@
-// Boot step 3 (SPEC section 3) and the config half of section 6: decide whether
+// Boot step 3 (docs/supervisor-boot.md) and the config half of its durable writes: decide whether
 // openclaw.json may be trusted, and write it together with its .config-hash.
 //
 // Config and hash are two files, so no single rename updates both. Before its first rename
@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
 import { sha256Hex } from "../shared/digest.js";
 import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
+import { errorMessage, errorReason } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { Posture } from "../shared/settings.js";
 
@@ -84,7 +85,7 @@ type FileState =
   | { kind: "too-large" }
   | { kind: "file"; bytes: Buffer; stat: Stats };
 
-/** openclaw.json is read whole into PID 1's memory: a size no real config comes near (issue 9, attack 6). */
+/** openclaw.json is read whole into PID 1's memory: a size no real config comes near (docs/threat-model.md, attack 6). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** The hash line, the intent record and the anchor are each under 200 bytes. */
 const MAX_RECORD_BYTES = 4096;
@@ -182,7 +183,7 @@ function resolveIntent(
     }
   } catch (err) {
     return {
-      refused: `cannot finish the interrupted config write recorded in ${intentPath}: ${err instanceof Error ? err.message : String(err)}`,
+      refused: `cannot finish the interrupted config write recorded in ${intentPath}: ${errorMessage(err)}`,
     };
   }
   return {
@@ -214,85 +215,31 @@ function cleanTemps(paths: IntegrityPaths): void {
     cleanStaleTemps(paths.stateDir, ANCHOR_FILE);
   } catch (err) {
     // Leftover temps are hidden files nobody reads; failing to remove them is not a reason to refuse boot.
-    log(`cannot remove stale temp files of an interrupted write: ${err instanceof Error ? err.message : String(err)}`);
+    log(`cannot remove stale temp files of an interrupted write: ${errorMessage(err)}`);
   }
 }
 
+/** The four files a verdict rests on, each read once without following a link. */
+interface ConfigFiles {
+  configPath: string;
+  hashPath: string;
+  intentPath: string;
+  anchorPath: string;
+  config: FileState;
+  /** The hash file's text; "" for an oversized one (not sha256sum output: malformed). */
+  hashText: string | undefined;
+  intent: FileState;
+  anchor: FileState;
+}
+
+/** Decides whether openclaw.json may be trusted: read, decide, compare with the image's reference. */
 export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
-  const configPath = join(paths.configDir, CONFIG_FILE);
-  const hashPath = join(paths.configDir, HASH_FILE);
-  const intentPath = join(paths.stateDir, INTENT_FILE);
-  const anchorPath = join(paths.stateDir, ANCHOR_FILE);
-
-  let dirStat: Stats;
-  try {
-    dirStat = lstatSync(paths.configDir);
-  } catch (err) {
-    return refuse(`config directory ${paths.configDir} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (dirStat.isSymbolicLink()) return refuse(`config directory ${paths.configDir} is a symlink, expected a real directory`);
-  if (!dirStat.isDirectory()) return refuse(`config directory ${paths.configDir} is not a directory`);
-
-  let config: FileState;
-  let hash: FileState;
-  let intentRead: FileState;
-  let anchor: FileState;
-  try {
-    config = readNoFollow(configPath, MAX_CONFIG_BYTES);
-    hash = readNoFollow(hashPath);
-    intentRead = readNoFollow(intentPath);
-    anchor = readNoFollow(anchorPath);
-  } catch (err) {
-    return refuse(`cannot read the config or its hash: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (config.kind === "symlink") return refuse(`${configPath} is a symlink, expected a regular file`);
-  if (config.kind === "not-regular") return refuse(`${configPath} is not a regular file`);
-  if (config.kind === "too-large") return refuse(`${configPath} is larger than ${MAX_CONFIG_BYTES} bytes; not read`);
-  if (hash.kind === "symlink") return refuse(`${hashPath} is a symlink, expected a regular file`);
-  if (hash.kind === "not-regular") return refuse(`${hashPath} is not a regular file`);
-  if (intentRead.kind === "symlink" || intentRead.kind === "not-regular" || intentRead.kind === "too-large") {
-    return refuse(`write intent record ${intentPath} is not a regular file; remove it after review`);
-  }
-
+  const files = readConfigFiles(paths);
+  if (typeof files === "string") return refuse(files);
   cleanTemps(paths);
-  // An oversized hash file is not sha256sum output: it counts as malformed.
-  const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : hash.kind === "too-large" ? "" : undefined;
-
-  let integrity: Integrity;
-  if (intentRead.kind === "file") {
-    const intent = parseIntent(intentRead.bytes);
-    if (intent === undefined) {
-      return refuse(`write intent record ${intentPath} is malformed, expected {"oldHash": hex or null, "newHash": hex}; remove it after review`);
-    }
-    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText);
-    if ("refused" in resolution) return refuse(resolution.refused);
-    integrity = resolution.integrity;
-  } else {
-    if (config.kind !== "file") return refuse(`${configPath} is missing`);
-    const recorded = hashText === undefined ? undefined : parseHashLine(hashText);
-    if (recorded !== undefined && recorded === sha256Hex(config.bytes)) {
-      integrity = "verified";
-      if (posture === "locked" && anchor.kind !== "missing") {
-        const trusted = anchor.kind === "file" ? anchor.bytes.toString("utf8").trim() : "";
-        if (!HEX64.test(trusted)) return refuse(`${anchorPath} is not a regular file holding one sha256; remove it after review`);
-        if (trusted !== recorded) {
-          return refuse(
-            `${configPath} agrees with ${hashPath} but is not the config the supervisor last wrote ` +
-              `(sha256 ${short(recorded)}, expected ${short(trusted)} from ${anchorPath}): the config directory was replaced`,
-          );
-        }
-      }
-    } else if (posture === "mutable") {
-      integrity = "not-enforced";
-    } else if (hashText === undefined) {
-      return refuse(`${hashPath} is missing; the locked posture needs it to trust ${CONFIG_FILE}`);
-    } else if (recorded === undefined) {
-      return refuse(`${hashPath} is malformed, expected exactly sha256sum output: '<64 lowercase hex>  ${CONFIG_FILE}'`);
-    } else {
-      return refuse(`${configPath} does not match ${hashPath}: the config was changed outside the supervisor`);
-    }
-  }
-
+  const integrity = decideIntegrity(files, posture);
+  if (typeof integrity !== "string") return refuse(integrity.refused);
+  const { config, configPath } = files;
   if (config.kind !== "file") return refuse(`${configPath} is missing`);
   const parsed = parseConfigObject(config.bytes);
   if (typeof parsed === "string") return refuse(`${configPath} ${parsed}`);
@@ -303,6 +250,78 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
     reference = compared.result;
   }
   return { ok: true, config: parsed, bytes: config.bytes, integrity, reference };
+}
+
+/** Read: the directory must be a real one, and each file a regular file (or missing); else why not. */
+function readConfigFiles(paths: IntegrityPaths): ConfigFiles | string {
+  const configPath = join(paths.configDir, CONFIG_FILE);
+  const hashPath = join(paths.configDir, HASH_FILE);
+  const intentPath = join(paths.stateDir, INTENT_FILE);
+  const anchorPath = join(paths.stateDir, ANCHOR_FILE);
+  let dirStat: Stats;
+  try {
+    dirStat = lstatSync(paths.configDir);
+  } catch (err) {
+    return `config directory ${paths.configDir} cannot be read: ${errorMessage(err)}`;
+  }
+  if (dirStat.isSymbolicLink()) return `config directory ${paths.configDir} is a symlink, expected a real directory`;
+  if (!dirStat.isDirectory()) return `config directory ${paths.configDir} is not a directory`;
+  let config: FileState, hash: FileState, intent: FileState, anchor: FileState;
+  try {
+    config = readNoFollow(configPath, MAX_CONFIG_BYTES);
+    hash = readNoFollow(hashPath);
+    intent = readNoFollow(intentPath);
+    anchor = readNoFollow(anchorPath);
+  } catch (err) {
+    return `cannot read the config or its hash: ${errorMessage(err)}`;
+  }
+  if (config.kind === "symlink") return `${configPath} is a symlink, expected a regular file`;
+  if (config.kind === "not-regular") return `${configPath} is not a regular file`;
+  if (config.kind === "too-large") return `${configPath} is larger than ${MAX_CONFIG_BYTES} bytes; not read`;
+  if (hash.kind === "symlink") return `${hashPath} is a symlink, expected a regular file`;
+  if (hash.kind === "not-regular") return `${hashPath} is not a regular file`;
+  if (intent.kind === "symlink" || intent.kind === "not-regular" || intent.kind === "too-large") {
+    return `write intent record ${intentPath} is not a regular file; remove it after review`;
+  }
+  const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : hash.kind === "too-large" ? "" : undefined;
+  return { configPath, hashPath, intentPath, anchorPath, config, hashText, intent, anchor };
+}
+
+/** Decide: an interrupted write of our own is finished; otherwise the hash (and anchor) must agree. */
+function decideIntegrity(files: ConfigFiles, posture: Posture): Integrity | { refused: string } {
+  const { config, configPath, hashPath, intentPath, anchorPath, hashText } = files;
+  if (files.intent.kind === "file") {
+    const intent = parseIntent(files.intent.bytes);
+    if (intent === undefined) {
+      return { refused: `write intent record ${intentPath} is malformed, expected {"oldHash": hex or null, "newHash": hex}; remove it after review` };
+    }
+    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText);
+    return "refused" in resolution ? resolution : resolution.integrity;
+  }
+  if (config.kind !== "file") return { refused: `${configPath} is missing` };
+  const recorded = hashText === undefined ? undefined : parseHashLine(hashText);
+  if (recorded !== undefined && recorded === sha256Hex(config.bytes)) {
+    const anchored = posture === "locked" ? checkAnchor(files, recorded) : undefined;
+    return anchored === undefined ? "verified" : { refused: anchored };
+  }
+  if (posture === "mutable") return "not-enforced";
+  if (hashText === undefined) return { refused: `${hashPath} is missing; the locked posture needs it to trust ${CONFIG_FILE}` };
+  if (recorded === undefined) {
+    return { refused: `${hashPath} is malformed, expected exactly sha256sum output: '<64 lowercase hex>  ${CONFIG_FILE}'` };
+  }
+  return { refused: `${configPath} does not match ${hashPath}: the config was changed outside the supervisor` };
+}
+
+/** Locked posture: a self-consistent config must also be the one the supervisor last wrote. */
+function checkAnchor({ anchor, anchorPath, configPath, hashPath }: ConfigFiles, recorded: string): string | undefined {
+  if (anchor.kind === "missing") return undefined;
+  const trusted = anchor.kind === "file" ? anchor.bytes.toString("utf8").trim() : "";
+  if (!HEX64.test(trusted)) return `${anchorPath} is not a regular file holding one sha256; remove it after review`;
+  if (trusted === recorded) return undefined;
+  return (
+    `${configPath} agrees with ${hashPath} but is not the config the supervisor last wrote ` +
+    `(sha256 ${short(recorded)}, expected ${short(trusted)} from ${anchorPath}): the config directory was replaced`
+  );
 }
 
 /** The reference is a small JSON file; anything larger is not one. */
@@ -347,7 +366,7 @@ function readReference(path: string): ReferenceRead {
     real = realpathSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "missing" };
-    return { kind: "refused", reason: `cannot resolve it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { kind: "refused", reason: `cannot resolve it: ${errorReason(error)}` };
   }
   let fd: number;
   try {
@@ -355,7 +374,7 @@ function readReference(path: string): ReferenceRead {
     if (where !== undefined) return { kind: "refused", reason: where };
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    return { kind: "refused", reason: `cannot open it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { kind: "refused", reason: `cannot open it: ${errorReason(error)}` };
   }
   try {
     const st = fstatSync(fd);
@@ -374,7 +393,7 @@ function readReference(path: string): ReferenceRead {
     if (length > st.size) return { kind: "refused", reason: "it grew while being read" };
     return { kind: "file", bytes: buffer.subarray(0, length) };
   } catch (error) {
-    return { kind: "refused", reason: `cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { kind: "refused", reason: `cannot read it: ${errorReason(error)}` };
   } finally {
     closeSync(fd);
   }
@@ -414,7 +433,7 @@ function compareWithReference(
  * Writes config and hash (intent first, see the top). configDirFd, when given, is the
  * config directory the caller opened without following a symlink and checked: both files
  * are read and written relative to it, never by a path whose directory could be swapped
- * in between (issue 9, attack 1). Without it the directory is opened here the same way.
+ * in between (docs/threat-model.md, attack 1). Without it the directory is opened here the same way.
  */
 export function writeConfigAndHash(
   paths: IntegrityPaths,

@@ -1,4 +1,4 @@
-// Boot step 5 (SPEC 3.5), also run before every relaunch (SPEC 4): stage and verify the
+// Boot step 5 (docs/supervisor-boot.md), also run before every relaunch (docs/gateway-states.md "Every relaunch"): stage and verify the
 // preload guards, compose NODE_OPTIONS that requires each of them, and write the proxy env
 // file the shells source. Throws GuardError when a guard cannot be staged and verified.
 import { join } from "node:path";
@@ -6,7 +6,8 @@ import { log } from "../shared/log.js";
 import type { Settings } from "../shared/settings.js";
 import { composeBoundedNodeOptions, MAX_NODE_OPTIONS_BYTES } from "./node-options.js";
 import { stagePinned, stageGuards, type GuardOwner } from "./preload-guards.js";
-import { PROXY_ENV_FILE, proxyEnvScript, TOKEN_ENV_FILE } from "./shell-env.js";
+import { PROXY_ENV_FILE, proxyEnvScript } from "./shell-env.js";
+import { TOKEN_ENV_FILE } from "../shared/token-file.js";
 
 /** Returns the NODE_OPTIONS a guarded gateway starts with. */
 export function stageGuardedEnvironment(settings: Settings, owner: GuardOwner): string {

@@ -7,10 +7,11 @@
 // directory's, opened and checked by the caller, and each file's, opened relative to it
 // without following a symlink. No `chattr` process acts by path, so a name swapped for a
 // symlink mid-boot cannot send the flag (or its removal) to a file of the attacker's
-// choosing (issue 9, attack 1), and boot runs no program for it (issue 13).
+// choosing (docs/threat-model.md, attack 1), and boot runs no program for it (docs/startup-and-memory.md "What a boot executes").
 import { closeSync, fstatSync, type Stats } from "node:fs";
 import { readCapabilities } from "../shared/capabilities.js";
-import { errorCode, FS_IMMUTABLE_FL, getInodeFlags, openAt, READ_NO_FOLLOW, setInodeFlags } from "../shared/dir-fd.js";
+import { FS_IMMUTABLE_FL, getInodeFlags, openAt, READ_NO_FOLLOW, setInodeFlags } from "../shared/dir-fd.js";
+import { errorCode, errorReason } from "../shared/errors.js";
 
 export type LockOutcome =
   | { state: "hardened" }
@@ -47,7 +48,7 @@ function setFlag(fd: number, label: string, on: boolean): string | undefined {
     if (next !== flags) setInodeFlags(fd, next);
     return undefined;
   } catch (error) {
-    return `${label}: ${errorCode(error) ?? (error as Error).message}`;
+    return `${label}: ${errorReason(error)}`;
   }
 }
 
@@ -64,14 +65,14 @@ function openConfigFile(dirFd: number, name: string, uid: number): number | unde
     const code = errorCode(error);
     // A symlink cannot carry the flag; the directory's flag keeps it from being replaced.
     if (code === "ENOENT" || code === "ELOOP") return undefined;
-    return `${name}: ${code ?? (error as Error).message}`;
+    return `${name}: ${errorReason(error)}`;
   }
   let st: Stats;
   try {
     st = fstatSync(fd);
   } catch (error) {
     closeSync(fd);
-    return `${name}: ${errorCode(error) ?? (error as Error).message}`;
+    return `${name}: ${errorReason(error)}`;
   }
   if (!st.isFile()) {
     closeSync(fd);

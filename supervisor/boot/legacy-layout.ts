@@ -1,4 +1,4 @@
-// The legacy layout (SPEC 3.2): entries of the config directory may be symlinks into the
+// The legacy layout (docs/supervisor-boot.md, step 2): entries of the config directory may be symlinks into the
 // data directory. Each must resolve, and resolve inside it; anything else refuses boot.
 import { lstatSync, readdirSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";

@@ -1,4 +1,4 @@
-// The preload guards (SPEC 5): copied from their trusted, root-owned sources to fixed
+// The preload guards (docs/supervisor-boot.md, step 5): copied from their trusted, root-owned sources to fixed
 // paths in /tmp before every launch, then verified. /tmp belongs to everyone, so a staged
 // copy is checked through a descriptor opened without following links: a regular file of
 // the right owner, mode 0444 and the very bytes of the source is kept as it is (only its
@@ -9,6 +9,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, rea
 import { join } from "node:path";
 import { writeFileAtomic } from "../shared/atomic-write.js";
 import { log } from "../shared/log.js";
+import { errorMessage, errorReason } from "../shared/errors.js";
 
 export const GUARD_NAMES = ["sandbox-safety-net.js", "ciao-network-guard.js"] as const;
 
@@ -68,7 +69,7 @@ export function stagedGuardProblem(path: string, expected: Buffer, owner: GuardO
     }
     return length === expected.length && bytes.subarray(0, length).equals(expected) ? undefined : "differs from its trusted source";
   } catch (error) {
-    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    return `cannot be read (${errorReason(error)})`;
   } finally {
     closeSync(fd);
   }
@@ -97,7 +98,7 @@ export function stagePinned(path: string, bytes: Buffer, owner: GuardOwner): voi
     // aside (never opened or followed), and the fresh copy takes its place.
     displaced = writeFileAtomic(path, bytes, { mode: 0o444, uid: owner.uid, gid: owner.gid, displace: true });
   } catch (error) {
-    throw new GuardError(`cannot stage ${path}: ${(error as Error).message}`);
+    throw new GuardError(`cannot stage ${path}: ${errorMessage(error)}`);
   }
   if (displaced !== undefined) log(`preload guards: ${path} was ${displaced}; replaced`, "[SECURITY]");
   verifyStagedGuard(path, bytes, owner);

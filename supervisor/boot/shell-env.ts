@@ -1,18 +1,18 @@
-// What the sandbox user's shells see (SPEC 1, 3.4, 3.5): the token env file, the proxy env
+// What the sandbox user's shells see (docs/supervisor-boot.md, steps 4 and 5): the token env file, the proxy env
 // file that /etc/profile.d and /etc/bash.bashrc source, and a marker block in the user's
 // own .bashrc/.profile for shells that skip the system files.
 import { closeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomicAt } from "../shared/atomic-write.js";
 import { openDirectory, readFileBounded } from "../shared/dir-fd.js";
+import { errorMessage, errorReason } from "../shared/errors.js";
 
-export const TOKEN_ENV_FILE = "nemoclaw-gateway-token.env";
 export const PROXY_ENV_FILE = "nemoclaw-proxy-env.sh";
 const MARKER_BEGIN = "# >>> sandbox-supervisor gateway token >>>";
 const MARKER_END = "# <<< sandbox-supervisor gateway token <<<";
 /**
  * Dotfiles are the sandbox user's: anything larger is not read at all (PID 1 under a
- * memory limit must not load a 400 MB sparse ~/.profile, issue 9 attack 6) and its marker
+ * memory limit must not load a 400 MB sparse ~/.profile, docs/threat-model.md, attack 6) and its marker
  * block is left as it is: shells still get the token through /etc/profile.d.
  */
 export const MAX_DOTFILE_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ function shellQuote(value: string): string {
 /**
  * A shell line that sources path only when it is owned by root or by the shell's own user,
  * writable by no one else (the last two mode digits without the write bit), and no
- * symlink: a root shell never runs a file the sandbox user planted or owns (issue 9,
+ * symlink: a root shell never runs a file the sandbox user planted or owns (docs/threat-model.md,
  * attack 3). The same rule as image/files/etc/profile.d/nemoclaw-proxy-env.sh.
  */
 export function sourceIfTrusted(path: string): string {
@@ -54,7 +54,7 @@ export function markerBlock(tokenFile: string): string {
 /**
  * The file's text with our marker block removed (every copy), and the rest untouched. A
  * block runs from a BEGIN line to the first END after it. One forward scan: a file of
- * BEGIN lines with no END (issue 9, attack 2) costs one pass, not one pass per line.
+ * BEGIN lines with no END (docs/threat-model.md, attack 2) costs one pass, not one pass per line.
  */
 export function withoutMarkerBlock(text: string): string {
   const begin = `${MARKER_BEGIN}\n`;
@@ -90,7 +90,7 @@ export function updateDotfile(path: string, block: string | undefined, owner: Fi
   try {
     homeFd = openDirectory(dirname(path));
   } catch (error) {
-    return `${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    return `${dirname(path)}: ${errorReason(error)}`;
   }
   try {
     return updateDotfileAt(homeFd, basename(path), path, block, owner);
@@ -106,7 +106,7 @@ function updateDotfileAt(homeFd: number, name: string, path: string, block: stri
   try {
     read = readFileBounded({ dirFd: homeFd, name }, MAX_DOTFILE_BYTES, (st) => st.uid === owner.uid);
   } catch (error) {
-    return `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    return `${path}: ${errorReason(error)}`;
   }
   switch (read.kind) {
     case "missing":
@@ -129,7 +129,7 @@ function updateDotfileAt(homeFd: number, name: string, path: string, block: stri
     writeFileAtomicAt(homeFd, name, next, { mode, uid: owner.uid, gid: owner.gid }, path);
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return errorMessage(error);
   }
 }
 

@@ -1,4 +1,4 @@
-// Boot step 4 (SPEC 3.4): a fresh token into the config (root mode: atomic write, hash,
+// Boot step 4 (docs/supervisor-boot.md): a fresh token into the config (root mode: atomic write, hash,
 // posture, lock) and into the shells' token env file and marker blocks. When no token can
 // be produced, every stale trace of the previous one is removed instead.
 import { closeSync, fchmodSync, fchownSync } from "node:fs";
@@ -12,16 +12,18 @@ import { exitWith, STATUS } from "../init/exit.js";
 import { CONFIG_FILE, HASH_FILE, MAX_CONFIG_BYTES, writeConfigAndHash, type IntegrityPaths } from "./config-integrity.js";
 import { asUser } from "./effective-user.js";
 import { describeLock, lockConfig, unlockConfig } from "./immutable.js";
-import { dotfiles, markerBlock, TOKEN_ENV_FILE, updateDotfile } from "./shell-env.js";
-import { generateToken, tokenEnvFile, withGatewayToken } from "./token.js";
+import { dotfiles, markerBlock, updateDotfile } from "./shell-env.js";
+import { generateToken, withGatewayToken } from "./token.js";
+import { TOKEN_ENV_FILE, tokenEnvFile } from "../shared/token-file.js";
+import { errorMessage } from "../shared/errors.js";
 
 export const CONFIG_FILES = [CONFIG_FILE, HASH_FILE] as const;
 
 /**
- * The directory's owner and mode of a posture (SPEC 2), applied after the integrity check
+ * The directory's owner and mode of a posture (docs/supervisor-boot.md "Modes and postures"), applied after the integrity check
  * on the descriptor of the directory that was opened, never by its path: the sandbox user
  * owns the directory's parent and may swap the name for a symlink to /etc/passwd at any
- * moment (issue 9, attack 1).
+ * moment (docs/threat-model.md, attack 1).
  */
 function applyPosture(dirFd: number, settings: Settings, sandbox: UserEntry): void {
   if (settings.posture === "locked") {
@@ -44,7 +46,7 @@ function openVerifiedConfigDirectory(settings: Settings, verified: Uint8Array): 
   try {
     fd = openDirectory(where);
   } catch (error) {
-    return exitWith(STATUS.refused, `token: cannot open the config directory ${where}: ${(error as Error).message}`, "[SECURITY]");
+    return exitWith(STATUS.refused, `token: cannot open the config directory ${where}: ${errorMessage(error)}`, "[SECURITY]");
   }
   const current = readFileBounded({ dirFd: fd, name: CONFIG_FILE }, MAX_CONFIG_BYTES);
   if (current.kind !== "file" || !current.bytes.equals(verified)) {
@@ -97,11 +99,11 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
     try {
       removeFileDurable(tokenFile);
     } catch (removal) {
-      log(`token: cannot remove the stale ${tokenFile}: ${(removal as Error).message}`, "[SECURITY]");
+      log(`token: cannot remove the stale ${tokenFile}: ${errorMessage(removal)}`, "[SECURITY]");
     }
     asUser(sandbox, () => dotfiles(sandbox.home).forEach((file) => updateDotfile(file, undefined, dotfileOwner)));
     delete process.env.OPENCLAW_GATEWAY_TOKEN;
-    log(`token: none produced (${(error as Error).message}); removed the stale token file and marker blocks`);
+    log(`token: none produced (${errorMessage(error)}); removed the stale token file and marker blocks`);
     return undefined;
   }
   const configDirFd = rootMode ? openVerifiedConfigDirectory(settings, verifiedBytes) : undefined;
@@ -114,7 +116,7 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
         writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox), configDirFd);
       } catch (error) {
         const hint = settings.posture === "mutable" ? " (mutable posture: root must be in the sandbox user's group)" : "";
-        exitWith(STATUS.refused, `token: cannot write the config: ${(error as Error).message}${hint}`);
+        exitWith(STATUS.refused, `token: cannot write the config: ${errorMessage(error)}${hint}`);
       }
     }
     const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };

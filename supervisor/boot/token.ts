@@ -1,6 +1,7 @@
 // The per-boot gateway token: 32 random bytes as 64 lowercase hex characters. Never
 // baked into the image, never in argv or logs.
 import { closeSync, openSync, readSync } from "node:fs";
+import { isObject } from "../shared/json.js";
 
 export const TOKEN_BYTES = 32;
 
@@ -26,23 +27,9 @@ export function generateToken(entropySource: string): string {
   return bytes.toString("hex");
 }
 
-export function isToken(value: unknown): value is string {
-  return typeof value === "string" && /^[0-9a-f]{64}$/.test(value);
-}
-
-/** The token env file's content; the token is hex, so single quotes need no escaping. */
-export function tokenEnvFile(token: string): string {
-  if (!isToken(token)) throw new Error("refusing to write a token that is not 64 lowercase hex characters");
-  return `export OPENCLAW_GATEWAY_TOKEN='${token}'\n`;
-}
-
 /** Sets gateway.auth.token in a parsed openclaw.json, creating the objects on the way. */
 export function withGatewayToken(config: Record<string, unknown>, token: string): Record<string, unknown> {
   const gateway = isObject(config.gateway) ? config.gateway : {};
   const auth = isObject(gateway.auth) ? gateway.auth : {};
   return { ...config, gateway: { ...gateway, auth: { ...auth, token } } };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,15 +1,18 @@
 // `supervisor restart|start|status|health|stop`: run inside the container (docker exec), they ask
 // PID 1 over the control socket and turn its answer into output and an exit status. Each
 // command's exact behaviour is written down in docs/supervisor-<command>.md.
-import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import lockfile from "proper-lockfile";
 import { request } from "./client.js";
 import { controlSocketPath, failure, restartLockPath, type FinalMessage } from "./protocol.js";
 import { exitWith, STATUS } from "../init/exit.js";
-import { MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/gateway-state.js";
+import { MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/control-contract.js";
 import { parseCommandLine, render, usageError, type CommandLine, type OptionValues, type UsageError } from "../shared/command-line.js";
+import { errorMessage, errorReason } from "../shared/errors.js";
+import { formatDuration, singleLine } from "../shared/format.js";
+import { fdOutput, type Output } from "../shared/output.js";
 import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
 import { DEFAULT_RESTART_SECONDS, MAX_RESTART_SECONDS, SUPERVISOR_PROGRAM } from "../shared/supervisor-spec.js";
 
@@ -26,10 +29,6 @@ export const EXIT = {
   busy: 3,
   unavailable: 4,
 } as const;
-
-export interface Output {
-  write(text: string): unknown;
-}
 
 export interface CommandIO {
   socketPath: string;
@@ -121,10 +120,6 @@ export function exitCodeFor(layer: FailedLayer): number {
   return layer === "busy" ? EXIT.busy : layer === "unavailable" ? EXIT.unavailable : EXIT.failed;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, " ");
-}
-
 function unexpected(what: string): { ok: false; layer: "unavailable"; message: string } {
   return { ok: false, layer: "unavailable", message: `unexpected answer from the supervisor: ${what}` };
 }
@@ -142,7 +137,7 @@ function errnoFailure(path: string, error: unknown): FinalMessage {
   if (code === "EACCES" || code === "EPERM") {
     return failure("unavailable", `permission denied on ${path} (run as root: docker exec --user root ...)`);
   }
-  return failure("unavailable", `cannot use restart lock ${path} (${code ?? (error as Error).message})`);
+  return failure("unavailable", `cannot use restart lock ${path} (${errorReason(error)})`);
 }
 
 type Held = { release: () => Promise<void> };
@@ -203,7 +198,7 @@ export function describeCaller(command: string, args: readonly string[], env: No
 /** A restart or start: under the restart lock, so requests from several shells run one at a time. */
 async function askUnderLock(parsed: Extract<ParsedCommand, { command: "restart" | "start" }>, io: CommandIO): Promise<ControlResult> {
   const deadline = Date.now() + parsed.timeoutMs;
-  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`${parsed.command}: ${oneLine(message)}\n`);
+  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`${parsed.command}: ${singleLine(message)}\n`);
   const held = await acquireRestartLock(io.lockPath, deadline, io.lock ?? DEFAULT_LOCK);
   if (!("release" in held)) return resultOf(held);
   try {
@@ -252,7 +247,7 @@ async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, i
 }
 
 async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: CommandIO): Promise<number> {
-  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`stop: ${oneLine(message)}\n`);
+  const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`stop: ${singleLine(message)}\n`);
   const req = { op: "stop" as const, ...(parsed.from !== undefined ? { from: parsed.from } : {}) };
   const result = resultOf(await request(io.socketPath, req, progress, io.stopGraceMs + ANSWER_MARGIN_MS));
   if (result.ok) {
@@ -264,7 +259,7 @@ async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: Com
 
 function reportFailure(command: string, result: Extract<ControlResult, { ok: false }>, json: boolean, io: CommandIO): number {
   if (json) io.stdout.write(`${JSON.stringify({ ok: false, layer: result.layer, message: result.message })}\n`);
-  else io.stderr.write(`${command} failed (${result.layer}): ${oneLine(result.message)}\n`);
+  else io.stderr.write(`${command} failed (${result.layer}): ${singleLine(result.message)}\n`);
   return exitCodeFor(result.layer);
 }
 
@@ -296,19 +291,8 @@ async function health(parsed: Extract<ParsedCommand, { command: "health" }>, io:
     io.stdout.write(`healthy: gateway pid ${report.gateway!.pid}\n`);
     return EXIT.ok;
   }
-  io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${oneLine(report.detail)}` : ""}\n`);
+  io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${singleLine(report.detail)}` : ""}\n`);
   return EXIT.failed;
-}
-
-export function formatDuration(totalSeconds: number): string {
-  let rest = Math.max(0, Math.round(totalSeconds));
-  const parts: string[] = [];
-  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
-    if (rest >= size || parts.length > 0) parts.push(`${Math.floor(rest / size)}${unit}`);
-    rest %= size;
-  }
-  parts.push(`${rest}s`);
-  return parts.join(" ");
 }
 
 function capabilityList(list: string[] | null): string {
@@ -342,7 +326,7 @@ export function formatStatus(report: StatusReport): string {
     rows.push(["port", `${port}, ${report.port.protected ? "protected" : "not protected: any user may listen on it"} (${sysctl})`]);
   }
   if (report.detail !== null) rows.push(["detail", report.detail]);
-  return rows.map(([name, value]) => `${name.padEnd(14)}${oneLine(value)}\n`).join("");
+  return rows.map(([name, value]) => `${name.padEnd(14)}${singleLine(value)}\n`).join("");
 }
 
 export function executeControlCommand(parsed: ParsedCommand, io: CommandIO): Promise<number> {
@@ -379,18 +363,6 @@ export async function controlCommand(command: ControlCommandName, args: string[]
   return executeControlCommand(outcome.parsed, io);
 }
 
-function fdOutput(fd: number): Output {
-  return {
-    write(text: string): void {
-      try {
-        writeSync(fd, text);
-      } catch {
-        // A closed pipe must not turn an answer into a crash; the exit status still tells.
-      }
-    },
-  };
-}
-
 /**
  * The `supervisor restart|start|status|health|stop` entry, given the parsed command line: bad
  * values exit 2 before anything else, settings errors 78; otherwise the command's own status
@@ -398,7 +370,7 @@ function fdOutput(fd: number): Output {
  */
 export function runControlCommand(command: ControlCommandName, line: Extract<CommandLine, { kind: "run" }>): void {
   main(command, line).catch((error: unknown) => {
-    const message = `${command}: ${(error as Error).message ?? String(error)}`;
+    const message = `${command}: ${errorMessage(error)}`;
     if (line.json) {
       fdOutput(1).write(`${JSON.stringify({ ok: false, layer: "unavailable", message })}\n`);
       process.exit(STATUS.ownFailure);

@@ -3,7 +3,7 @@
 // guards every write, so a handler that reports progress late or a client that left is
 // harmless, and a client that goes away mid-request leaves the work to finish undisturbed.
 import type { Socket } from "node:net";
-import { oneLine } from "./dispatch.js";
+import { firstLine } from "../shared/errors.js";
 import type { RateLimitedLog } from "./rate-limited-log.js";
 import {
   decodeRequest,
@@ -41,13 +41,54 @@ export function endWith(socket: Socket, line: string): void {
 }
 
 export function serveConnection(socket: Socket, limits: ConnectionLimits, answer: Answer): void {
-  let finished = false;
-  let received: Buffer[] = [];
-  let size = 0;
-  let waiting = true;
+  new ControlConnection(socket, limits, answer).start();
+}
 
-  const send = (message: ServerMessage): void => {
-    if (finished || socket.destroyed || !socket.writable) return;
+class ControlConnection {
+  private finished = false;
+  private received: Buffer[] = [];
+  private size = 0;
+  private waiting = true;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly limits: ConnectionLimits,
+    private readonly answer: Answer,
+  ) {}
+
+  start(): void {
+    this.idle = setTimeout(() => this.reject(`no complete request line within ${this.limits.idleMs / 1000} s`), this.limits.idleMs);
+    this.socket.on("data", this.onData);
+    this.socket.once("end", () => {
+      if (this.waiting) this.reject("connection closed before a complete request line (a request ends with a newline)");
+    });
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const newline = chunk.indexOf(0x0a);
+    const lineSize = this.size + (newline === -1 ? chunk.length : newline);
+    if (lineSize > this.limits.maxRequestBytes) {
+      return this.reject(`request line longer than ${this.limits.maxRequestBytes} bytes`);
+    }
+    if (newline === -1) {
+      this.received.push(chunk);
+      this.size = lineSize;
+      return;
+    }
+    const line = Buffer.concat([...this.received, chunk.subarray(0, newline)]).toString("utf8");
+    this.stopWaiting();
+    const decoded = decodeRequest(line);
+    if (!decoded.ok) return this.reject(decoded.message);
+    this.answer(decoded.value, (message) => this.send({ progress: String(message) }))
+      .then((final) => this.finish(final))
+      .catch(() => this.socket.destroy());
+  };
+
+  /** A progress line; dropped once the answer is sent, or when the client stops reading. */
+  private send(message: ServerMessage): void {
+    const socket = this.socket;
+    if (this.finished || socket.destroyed || !socket.writable) return;
     if (socket.writableLength > MAX_BUFFERED_BYTES) {
       socket.destroy();
       return;
@@ -57,65 +98,40 @@ export function serveConnection(socket: Socket, limits: ConnectionLimits, answer
     } catch {
       // A progress message that cannot be encoded is dropped; the final answer still comes.
     }
-  };
+  }
 
-  const finish = (message: ServerMessage): void => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(idle);
-    if (socket.destroyed || !socket.writable) {
-      socket.destroy();
+  /** The one final line, then the half-close. */
+  private finish(message: ServerMessage): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.idle);
+    if (this.socket.destroyed || !this.socket.writable) {
+      this.socket.destroy();
       return;
     }
     let line: string;
     try {
       line = encodeMessage(message);
     } catch (error) {
-      line = encodeMessage(failure("unavailable", `the supervisor could not encode its answer: ${oneLine(error)}`));
+      line = encodeMessage(failure("unavailable", `the supervisor could not encode its answer: ${firstLine(error)}`));
     }
-    endWith(socket, line);
-  };
+    endWith(this.socket, line);
+  }
 
-  const reject = (reason: string): void => {
-    stopWaiting();
-    limits.rejected.note(`control: rejected request: ${reason}`);
-    finish(failure("bad request", reason));
-  };
-
-  const onData = (chunk: Buffer): void => {
-    const newline = chunk.indexOf(0x0a);
-    const lineSize = size + (newline === -1 ? chunk.length : newline);
-    if (lineSize > limits.maxRequestBytes) {
-      return reject(`request line longer than ${limits.maxRequestBytes} bytes`);
-    }
-    if (newline === -1) {
-      received.push(chunk);
-      size = lineSize;
-      return;
-    }
-    const line = Buffer.concat([...received, chunk.subarray(0, newline)]).toString("utf8");
-    stopWaiting();
-    const decoded = decodeRequest(line);
-    if (!decoded.ok) return reject(decoded.message);
-    answer(decoded.value, (message) => send({ progress: String(message) }))
-      .then(finish)
-      .catch(() => socket.destroy());
-  };
+  private reject(reason: string): void {
+    this.stopWaiting();
+    this.limits.rejected.note(`control: rejected request: ${reason}`);
+    this.finish(failure("bad request", reason));
+  }
 
   // Once the request line is in (or refused), anything more is read and dropped: reading
   // on is what lets a hang-up be noticed, and nothing is buffered.
-  function stopWaiting(): void {
-    if (!waiting) return;
-    waiting = false;
-    received = [];
-    clearTimeout(idle);
-    socket.off("data", onData);
-    socket.on("data", () => {});
+  private stopWaiting(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.received = [];
+    clearTimeout(this.idle);
+    this.socket.off("data", this.onData);
+    this.socket.on("data", () => {});
   }
-
-  const idle = setTimeout(() => reject(`no complete request line within ${limits.idleMs / 1000} s`), limits.idleMs);
-  socket.on("data", onData);
-  socket.once("end", () => {
-    if (waiting) reject("connection closed before a complete request line (a request ends with a newline)");
-  });
 }

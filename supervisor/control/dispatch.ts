@@ -1,12 +1,8 @@
 // One decoded request to the supervise loop and back: the final answer of every request,
 // never a rejection. A handler failure becomes an "unavailable" answer, not a crash.
-import type { ControlHandler, ControlResult } from "../supervise/gateway-state.js";
+import type { ControlHandler, ControlResult } from "../supervise/control-contract.js";
+import { firstLine } from "../shared/errors.js";
 import { failure, type ControlRequest, type FinalMessage } from "./protocol.js";
-
-export function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0] ?? "";
-}
 
 function outcome(work: () => Promise<ControlResult>): Promise<FinalMessage> {
   let pending: Promise<ControlResult>;
@@ -17,7 +13,7 @@ function outcome(work: () => Promise<ControlResult>): Promise<FinalMessage> {
   }
   return Promise.resolve(pending).then(
     (result) => ({ result }),
-    (error: unknown) => failure("unavailable", `the supervisor failed to handle the request: ${oneLine(error)}`),
+    (error: unknown) => failure("unavailable", `the supervisor failed to handle the request: ${firstLine(error)}`),
   );
 }
 
@@ -28,7 +24,7 @@ export function dispatch(handler: ControlHandler, request: ControlRequest, progr
       try {
         return Promise.resolve({ status: handler.status() });
       } catch (error) {
-        return Promise.resolve(failure("unavailable", `the supervisor failed to report its status: ${oneLine(error)}`));
+        return Promise.resolve(failure("unavailable", `the supervisor failed to report its status: ${firstLine(error)}`));
       }
     case "restart": {
       const { timeoutMs, expect, from } = request;

@@ -1,8 +1,9 @@
-// The control channel's wire format (SPEC 7): one request line from the client, then zero
+// The control channel's wire format (docs/architecture.md, control): one request line from the client, then zero
 // or more progress lines and exactly one final line from the server, all newline-delimited
 // JSON. Encoding and validation are pure, so both ends agree on them by construction.
 import { join } from "node:path";
-import { GATEWAY_STATES, MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/gateway-state.js";
+import { GATEWAY_STATES, MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/control-contract.js";
+import { isObject } from "../shared/json.js";
 import type { Settings } from "../shared/settings.js";
 
 export type ControlOp = "restart" | "start" | "status" | "health" | "stop";
@@ -64,10 +65,6 @@ export function encodeMessage(message: ServerMessage): string {
 
 function isOp(value: unknown): value is ControlOp {
   return typeof value === "string" && (OPS as readonly string[]).includes(value);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isPositiveInteger(value: unknown): value is number {

@@ -2,12 +2,9 @@
 // no stale socket of an earlier supervisor in the way. Nothing else is ever removed.
 import { lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
 import { createConnection } from "node:net";
+import { errorReason } from "../shared/errors.js";
 
 export class ControlServerError extends Error {}
-
-export function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-}
 
 function kindOf(st: Stats): string {
   if (st.isSymbolicLink()) return "symlink";
@@ -21,8 +18,8 @@ export function prepareDirectory(dir: string): void {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
-    if (errorCode(error) !== "EEXIST") {
-      throw new ControlServerError(`cannot create control socket directory ${dir} (${errorCode(error)})`);
+    if (errorReason(error) !== "EEXIST") {
+      throw new ControlServerError(`cannot create control socket directory ${dir} (${errorReason(error)})`);
     }
   }
   const st = lstatSync(dir);
@@ -57,8 +54,8 @@ export async function removeStaleSocket(socketPath: string): Promise<void> {
   try {
     st = lstatSync(socketPath);
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return;
-    throw new ControlServerError(`cannot inspect control socket path ${socketPath} (${errorCode(error)})`);
+    if (errorReason(error) === "ENOENT") return;
+    throw new ControlServerError(`cannot inspect control socket path ${socketPath} (${errorReason(error)})`);
   }
   if (!st.isSocket()) {
     throw new ControlServerError(`refusing to replace ${socketPath}: it is a ${kindOf(st)}, not a socket; remove it`);

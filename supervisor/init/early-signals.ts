@@ -5,7 +5,7 @@
 // installs its own handlers and takes them (takeEarlySignals), handling each as if it had
 // just arrived. Node's own start comes before any of this: a signal in that window is still
 // lost (measured by `npm run bench`, explained in docs/startup-and-memory.md).
-import { FORWARDED_SIGNALS, type ForwardedSignal } from "./signals.js";
+import { FORWARDED_SIGNALS, type ForwardedSignal } from "../shared/signals.js";
 
 const INIT_COMMANDS: ReadonlySet<string> = new Set(["run", "boot"]);
 

@@ -8,6 +8,7 @@ import { realFileProbe } from "./resolve-command.js";
 import { findSetpriv } from "./step-down.js";
 import { findUser } from "../shared/users.js";
 import { configureLog, logConfigFrom, LogSettingsError, type Level } from "../shared/log.js";
+import { errorMessage } from "../shared/errors.js";
 
 export interface RunOptions {
   command: string[];
@@ -21,7 +22,7 @@ export function loadAddonOrExit(): NativeAddon {
   try {
     return loadNativeAddon();
   } catch (error) {
-    return exitWith(STATUS.ownFailure, `cannot load the native helper: ${(error as Error).message}`);
+    return exitWith(STATUS.ownFailure, `cannot load the native helper: ${errorMessage(error)}`);
   }
 }
 

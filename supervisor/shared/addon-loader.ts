@@ -16,6 +16,7 @@
 // (Node opens every file descriptor close-on-exec, so none leaks into a child.)
 import { closeSync, constants, fstatSync, mkdirSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, lstatSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
+import { errorMessage, firstLine } from "./errors.js";
 
 export interface AddonSource {
   /** The embedded addon for this architecture. */
@@ -60,7 +61,7 @@ function loadInstalled<T>(source: AddonSource, dlopen: Dlopen): T | string {
     if (problem !== undefined) return problem;
     return dlopen(`/proc/self/fd/${fd}`) as T;
   } catch (error) {
-    return (error as Error).message;
+    return errorMessage(error);
   } finally {
     closeSync(fd);
   }
@@ -89,7 +90,7 @@ export function loadAddon<T>(source: AddonSource, dlopen: Dlopen): Loaded<T> {
   try {
     return { exports: loadWritten<T>(source, dlopen), from: "written" };
   } catch (error) {
-    const message = (error as Error).message.split("\n")[0];
+    const message = firstLine(error);
     throw new Error(`${source.installedPath}: ${installed}; a private copy: ${message}${/map|permitted/i.test(message ?? "") ? " (a noexec mount?)" : ""}`);
   }
 }

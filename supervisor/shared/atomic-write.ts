@@ -1,4 +1,4 @@
-// The one way the supervisor writes a file (SPEC section 6): a crash at any point leaves
+// The one way the supervisor writes a file (docs/supervisor-boot.md): a crash at any point leaves
 // either the old or the new file, never a truncated or mixed one, and no write ever goes
 // through a symlink someone else planted.
 //
@@ -10,8 +10,9 @@
 // unlinkat through the native addon, see dir-fd.ts), never to its path.
 import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, readdirSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { errorCode, lstatAt, openAt, openDirectory, renameAt, unlinkAt } from "./dir-fd.js";
+import { lstatAt, openAt, openDirectory, renameAt, unlinkAt } from "./dir-fd.js";
 import { randomHex } from "./digest.js";
+import { errorCode } from "./errors.js";
 
 export interface AtomicWriteOptions {
   mode: number;
@@ -41,7 +42,7 @@ function describeError(err: unknown): string {
 /**
  * The target's directory, opened once without following a symlink: every later step (temp,
  * rename, fsync) happens relative to this descriptor, so a directory swapped for a symlink
- * after the check cannot redirect the write (issue 9, attack 1).
+ * after the check cannot redirect the write (docs/threat-model.md, attack 1).
  */
 function openParentDirectory(dir: string, target: string): number {
   try {

@@ -14,16 +14,16 @@ export const CAPABILITY_NAMES = [
 
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
-/** Dropped from PID 1's own bounding set at boot (SPEC 3.1). */
+/** Dropped from PID 1's own bounding set at boot (docs/supervisor-boot.md, step 1). */
 export const SUPERVISOR_DROPS: readonly CapabilityName[] = [
   "sys_admin", "sys_ptrace", "net_raw", "dac_override", "sys_chroot", "fsetid", "setfcap",
   "mknod", "audit_write", "net_bind_service",
 ];
 
-/** Removed from the bounding set of every launched child by setpriv (SPEC 3.6). */
+/** Removed from the bounding set of every launched child by setpriv (docs/supervisor-boot.md, step 6). */
 export const CHILD_BOUNDING_DROPS: readonly CapabilityName[] = ["setuid", "setgid", "fowner", "chown", "kill"];
 
-/** None of these may remain in a launched child's bounding set (SPEC 3.6). */
+/** None of these may remain in a launched child's bounding set (docs/supervisor-boot.md, step 6). */
 export const CHILD_MUST_NOT_HAVE: readonly CapabilityName[] = [
   "sys_admin", "sys_ptrace", "net_raw", "net_bind_service", "dac_override", "fowner", "setuid", "setgid",
 ];

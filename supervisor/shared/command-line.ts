@@ -194,115 +194,152 @@ interface Scan {
  * options before the command, stopping at its name). `known` are the options allowed here.
  */
 function scan(words: readonly string[], known: readonly OptionSpec[], verbatimFrom: number | undefined, untilPositional: boolean): Scan & { rest: string[] } {
-  const result: Scan & { rest: string[] } = { options: {}, args: [], help: false, json: false, rest: [] };
-  const fail = (message: string): void => {
-    result.error ??= message;
-  };
-  const longNames = known.map((o) => `--${o.name}`);
-  const byLong = (name: string) => known.find((o) => o.name === name);
-  const byShort = (letter: string) => known.find((o) => o.short === letter);
-  const isKnownOption = (word: string): boolean => {
-    if (word.startsWith("--")) return byLong(word.slice(2).split("=")[0]!) !== undefined;
-    return isOptionWord(word) && byShort(word[1]!) !== undefined;
-  };
-  const set = (spec: OptionSpec, value: string | true): void => {
-    if (spec.repeatable && typeof value === "string") {
-      const previous = result.options[spec.name];
-      result.options[spec.name] = [...(Array.isArray(previous) ? previous : []), value];
-    } else {
-      result.options[spec.name] = value;
-    }
-  };
-  const unknown = (word: string): string => {
-    const hint = suggest(word.startsWith("--") ? word : `-${word}`, longNames);
-    const expected = hint !== undefined ? `did you mean '${hint}'?` : `expected one of ${quoted(longNames)}`;
-    return `unknown option '${word}', ${expected}`;
-  };
+  return new OptionScanner(words, known, verbatimFrom, untilPositional).run();
+}
 
-  let i = 0;
-  for (; i < words.length; i++) {
-    const word = words[i]!;
-    if (verbatimFrom !== undefined && result.args.length > verbatimFrom) {
-      result.args.push(word);
-      continue;
-    }
-    if (word === "--") {
-      if (untilPositional) {
-        i += 1;
+/** One left-to-right pass over the words; `at` is the word being read. */
+class OptionScanner {
+  private readonly result: Scan & { rest: string[] } = { options: {}, args: [], help: false, json: false, rest: [] };
+  private readonly longNames: string[];
+  private at = 0;
+
+  constructor(
+    private readonly words: readonly string[],
+    private readonly known: readonly OptionSpec[],
+    private readonly verbatimFrom: number | undefined,
+    private readonly untilPositional: boolean,
+  ) {
+    this.longNames = known.map((o) => `--${o.name}`);
+  }
+
+  run(): Scan & { rest: string[] } {
+    const { words, result } = this;
+    for (; this.at < words.length; this.at++) {
+      const word = words[this.at]!;
+      if (this.verbatimFrom !== undefined && result.args.length > this.verbatimFrom) {
+        result.args.push(word);
+        continue;
+      }
+      if (word === "--") {
+        this.endOfOptions();
         break;
       }
-      result.args.push(...words.slice(i + 1));
-      i = words.length;
-      break;
-    }
-    if (!isOptionWord(word)) {
-      if (untilPositional) break;
-      result.args.push(word);
-      continue;
-    }
-    // A value for an option: inline, or the next word unless that is an option or "--".
-    const valueFor = (spec: OptionSpec, inline: string | undefined, shown: string): string | undefined => {
-      if (inline !== undefined) return inline;
-      const next = words[i + 1];
-      if (next === undefined || next === "--" || isKnownOption(next)) {
-        fail(`missing value for ${shown}, expected ${shown} ${spec.value!}`);
-        return undefined;
-      }
-      i += 1;
-      return next;
-    };
-    if (word.startsWith("--")) {
-      const equals = word.indexOf("=");
-      const name = equals === -1 ? word.slice(2) : word.slice(2, equals);
-      const inline = equals === -1 ? undefined : word.slice(equals + 1);
-      if (name === "json") result.json = true;
-      if (name === "help" && inline === undefined) {
-        result.help = true;
+      if (!isOptionWord(word)) {
+        if (this.untilPositional) break;
+        result.args.push(word);
         continue;
       }
-      const spec = byLong(name);
-      if (spec === undefined) {
-        fail(unknown(`--${name}`));
-        continue;
-      }
-      if (spec.value === undefined) {
-        if (inline !== undefined) fail(`--${name} takes no value, expected --${name} alone`);
-        else set(spec, true);
-        continue;
-      }
-      const value = valueFor(spec, inline, `--${name}`);
-      if (value !== undefined) set(spec, value);
-      continue;
+      if (word.startsWith("--")) this.longOption(word);
+      else this.shortGroup(word);
     }
-    // Short options, grouped: -tf, -n10, -n 10.
+    result.rest = words.slice(this.at);
+    return result;
+  }
+
+  /** "--": the command's arguments follow verbatim; before a command, the command follows. */
+  private endOfOptions(): void {
+    if (this.untilPositional) {
+      this.at += 1;
+      return;
+    }
+    this.result.args.push(...this.words.slice(this.at + 1));
+    this.at = this.words.length;
+  }
+
+  private longOption(word: string): void {
+    const equals = word.indexOf("=");
+    const name = equals === -1 ? word.slice(2) : word.slice(2, equals);
+    const inline = equals === -1 ? undefined : word.slice(equals + 1);
+    if (name === "json") this.result.json = true;
+    if (name === "help" && inline === undefined) {
+      this.result.help = true;
+      return;
+    }
+    const spec = this.byLong(name);
+    if (spec === undefined) return this.fail(this.unknown(`--${name}`));
+    if (spec.value === undefined) {
+      if (inline !== undefined) this.fail(`--${name} takes no value, expected --${name} alone`);
+      else this.set(spec, true);
+      return;
+    }
+    const value = this.valueFor(spec, inline, `--${name}`);
+    if (value !== undefined) this.set(spec, value);
+  }
+
+  /** Short options, grouped: -tf, -n10, -n 10. */
+  private shortGroup(word: string): void {
     for (let j = 1; j < word.length; j++) {
       const letter = word[j]!;
       if (letter === "h") {
-        result.help = true;
+        this.result.help = true;
         continue;
       }
-      const spec = byShort(letter);
+      const spec = this.byShort(letter);
       if (spec === undefined) {
         // "-json" is a long option with one dash more often than a group of letters.
-        const asLong = suggest(`--${word.slice(1)}`, longNames);
-        fail(
+        const asLong = suggest(`--${word.slice(1)}`, this.longNames);
+        this.fail(
           `unknown option '-${letter}'${word.length > 2 ? ` in '${word}'` : ""}, ${
-            asLong !== undefined ? `did you mean '${asLong}'?` : `expected one of ${quoted(longNames)}`
+            asLong !== undefined ? `did you mean '${asLong}'?` : `expected one of ${quoted(this.longNames)}`
           }`,
         );
-        break;
+        return;
       }
       if (spec.value === undefined) {
-        set(spec, true);
+        this.set(spec, true);
         continue;
       }
-      const value = valueFor(spec, j + 1 < word.length ? word.slice(j + 1) : undefined, `-${letter}`);
-      if (value !== undefined) set(spec, value);
-      break;
+      const value = this.valueFor(spec, j + 1 < word.length ? word.slice(j + 1) : undefined, `-${letter}`);
+      if (value !== undefined) this.set(spec, value);
+      return;
     }
   }
-  result.rest = words.slice(i);
-  return result;
+
+  /** A value for an option: inline, or the next word unless that is an option or "--". */
+  private valueFor(spec: OptionSpec, inline: string | undefined, shown: string): string | undefined {
+    if (inline !== undefined) return inline;
+    const next = this.words[this.at + 1];
+    if (next === undefined || next === "--" || this.isKnownOption(next)) {
+      this.fail(`missing value for ${shown}, expected ${shown} ${spec.value!}`);
+      return undefined;
+    }
+    this.at += 1;
+    return next;
+  }
+
+  private set(spec: OptionSpec, value: string | true): void {
+    const options = this.result.options;
+    if (spec.repeatable && typeof value === "string") {
+      const previous = options[spec.name];
+      options[spec.name] = [...(Array.isArray(previous) ? previous : []), value];
+    } else {
+      options[spec.name] = value;
+    }
+  }
+
+  /** Only the first thing that was wrong is reported; scanning goes on for --help and --json. */
+  private fail(message: string): void {
+    this.result.error ??= message;
+  }
+
+  private unknown(word: string): string {
+    const hint = suggest(word.startsWith("--") ? word : `-${word}`, this.longNames);
+    const expected = hint !== undefined ? `did you mean '${hint}'?` : `expected one of ${quoted(this.longNames)}`;
+    return `unknown option '${word}', ${expected}`;
+  }
+
+  private byLong(name: string): OptionSpec | undefined {
+    return this.known.find((o) => o.name === name);
+  }
+
+  private byShort(letter: string): OptionSpec | undefined {
+    return this.known.find((o) => o.short === letter);
+  }
+
+  private isKnownOption(word: string): boolean {
+    if (word.startsWith("--")) return this.byLong(word.slice(2).split("=")[0]!) !== undefined;
+    return isOptionWord(word) && this.byShort(word[1]!) !== undefined;
+  }
 }
 
 function checkArgs(spec: CommandSpec, args: readonly string[]): string | undefined {

@@ -1,4 +1,4 @@
-// Acting in a directory the sandbox user can write (issue 9, attack 1): through file
+// Acting in a directory the sandbox user can write (docs/threat-model.md, attack 1): through file
 // descriptors, never by path. A directory is opened once without following a symlink and
 // checked on its descriptor; its entries are then reached relative to that descriptor
 // (openat, renameat, unlinkat) and changed on their own descriptors (fchown, fchmod, the
@@ -14,6 +14,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { NativeAddon } from "./native.js";
+import { errorCode, errorMessage } from "./errors.js";
 
 export type NativeFs = Pick<NativeAddon, "openAt" | "renameAt" | "unlinkAt" | "getInodeFlags" | "setInodeFlags" | "sha256Hex" | "randomHex">;
 
@@ -46,13 +47,9 @@ function asErrnoException(error: unknown, syscall: string, path: string): NodeJS
   const errno = (error as { errno?: unknown }).errno;
   if (typeof errno !== "number") return error as NodeJS.ErrnoException;
   const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  const reason = (error as Error).message.replace(/^[^:]*: /, "");
+  const reason = errorMessage(error).replace(/^[^:]*: /, "");
   const text = reason.charAt(0).toLowerCase() + reason.slice(1);
   return Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`), { code, errno: -errno, syscall, path });
-}
-
-export function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /**

@@ -1,4 +1,4 @@
-// The embedded native addon (supervisor/shared/native/reaper.c, compiled for both arches
+// The embedded native addon (supervisor/shared/native/*.c, compiled for both arches
 // by build.mjs and embedded in the bundle as bytes). How it is mapped without trusting any
 // writable place is addon-loader.ts's job.
 import { tmpdir } from "node:os";

@@ -4,8 +4,9 @@
 // the file or variable and what was expected.
 import { readFileSync } from "node:fs";
 import { LOG_VARIABLES } from "./log.js";
+import { errorMessage, errorReason } from "./errors.js";
 
-/** Config posture (SPEC 2): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
+/** Config posture (docs/supervisor-boot.md "Modes and postures"): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
 export type Posture = "locked" | "mutable";
 
 /**
@@ -254,7 +255,7 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
     try {
       parsed = JSON.parse(fileText);
     } catch (error) {
-      throw new SettingsError(`${fileName}: not valid JSON (${(error as Error).message})`);
+      throw new SettingsError(`${fileName}: not valid JSON (${errorMessage(error)})`);
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new SettingsError(`${fileName}: expected a JSON object of settings`);
@@ -328,7 +329,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, supervisorUid
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (named !== undefined || code !== "ENOENT") {
-      throw new SettingsError(`${fileName}: cannot read settings (${code ?? (error as Error).message})`);
+      throw new SettingsError(`${fileName}: cannot read settings (${errorReason(error)})`);
     }
   }
   return resolveSettings(env, text, fileName, supervisorUid);

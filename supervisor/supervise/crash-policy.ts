@@ -1,4 +1,4 @@
-// When a failed gateway is launched again (SPEC 4 "Crash loop"): exponential backoff with
+// When a failed gateway is launched again (docs/gateway-states.md): exponential backoff with
 // a cap, reset once a gateway has been healthy for a stable period, and quarantine after
 // too many crashes or failed boots in a window. Pure: the caller passes the clock in.
 

@@ -1,12 +1,13 @@
-// The supervision state machine (SPEC 4; docs/gateway-states.md): one pure function from
+// The supervision state machine (docs/gateway-states.md): one pure function from
 // (state, event, now) to the next state and the effects the driver (supervisor.ts) carries
 // out. Timers are part of the state (when the next probe, grace expiry, relaunch or
 // probation is due), so "every state names its way out" is a property of the state alone
-// and is tested as such (test/unit/gateway-machine.test.ts): a gateway phase always has a
+// and is tested as such (test/supervise/gateway-machine.test.ts): a gateway phase always has a
 // probe scheduled or in flight, stopping always has a stop in flight (which the driver
 // bounds), backing-off a relaunch, quarantined a probation (unless disabled). Nothing here
 // waits for a request to finish: requests are answered from the same transitions.
-import type { ControlResult, FailedLayer, GatewayState, LastExit, ProcessIdentity } from "./gateway-state.js";
+import type { ControlResult, FailedLayer, GatewayState, LastExit } from "./control-contract.js";
+import type { ProcessIdentity } from "./identity.js";
 import { backoffDelayMs, EMPTY_HISTORY, recordFailure, type CrashHistory, type CrashPolicy, type FailureKind } from "./crash-policy.js";
 import { BREAKER_THRESHOLD, BREAKER_WINDOW_MS } from "./openclaw-contract.js";
 
@@ -152,7 +153,7 @@ export function isRunningPhase(phase: GatewayState): boolean {
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
 const iso = (ms: number): string => new Date(ms).toISOString();
-const pidOf = (g: Gateway | null): string => (g?.identity ? `pid ${g.identity.pid}` : "(not started)");
+const pidOf = (gateway: Gateway | null): string => (gateway?.identity ? `pid ${gateway.identity.pid}` : "(not started)");
 
 /**
  * How a state is left without any request: the timer or the operation in flight that moves
@@ -160,33 +161,33 @@ const pidOf = (g: Gateway | null): string => (g?.identity ? `pid ${g.identity.pi
  * probation disabled. Undefined would be a state that can wedge; the table test proves
  * none is reachable.
  */
-export function wayOut(s: MachineState, config: MachineConfig): string | undefined {
-  switch (s.phase) {
+export function wayOut(state: MachineState, config: MachineConfig): string | undefined {
+  switch (state.phase) {
     case "starting":
-      if (s.timers.grace === undefined) return undefined;
-      return s.timers.probe !== undefined || s.probing ? "probe and grace timers" : undefined;
+      if (state.timers.grace === undefined) return undefined;
+      return state.timers.probe !== undefined || state.probing ? "probe and grace timers" : undefined;
     case "healthy":
     case "unhealthy":
-      return s.timers.probe !== undefined || s.probing ? "probe timer" : undefined;
+      return state.timers.probe !== undefined || state.probing ? "probe timer" : undefined;
     case "stopping":
-      return s.gateway !== null && s.after !== null ? "stop in flight" : undefined;
+      return state.gateway !== null && state.after !== null ? "stop in flight" : undefined;
     case "backing-off":
-      return s.timers.relaunch !== undefined ? "relaunch timer" : undefined;
+      return state.timers.relaunch !== undefined ? "relaunch timer" : undefined;
     case "quarantined":
-      if (config.probationMs === 0 || s.shuttingDown) return "request";
-      return s.timers.probation !== undefined ? "probation timer" : undefined;
+      if (config.probationMs === 0 || state.shuttingDown) return "request";
+      return state.timers.probation !== undefined ? "probation timer" : undefined;
     case "stopped":
       return "request";
   }
 }
 
 /** OpenClaw's breaker as reckoned from our own records of its boots (openclaw-contract.ts). */
-export function breakerOf(s: MachineState, now: number): { tripped: boolean; uncleanBoots: number; windowSeconds: number } {
-  const recent = s.uncleanBoots.filter((at) => now - at < BREAKER_WINDOW_MS).length;
-  const running = s.gateway !== null && s.phase !== "stopping";
+export function breakerOf(state: MachineState, now: number): { tripped: boolean; uncleanBoots: number; windowSeconds: number } {
+  const recent = state.uncleanBoots.filter((at) => now - at < BREAKER_WINDOW_MS).length;
+  const running = state.gateway !== null && state.phase !== "stopping";
   return {
     // OpenClaw decides at boot and lifts it itself once its window has drained.
-    tripped: running && s.uncleanAtLaunch >= BREAKER_THRESHOLD && recent > 0,
+    tripped: running && state.uncleanAtLaunch >= BREAKER_THRESHOLD && recent > 0,
     uncleanBoots: recent,
     windowSeconds: BREAKER_WINDOW_MS / 1000,
   };
@@ -194,26 +195,26 @@ export function breakerOf(s: MachineState, now: number): { tripped: boolean; unc
 
 /** The pure transition: never throws for any state and event; effects run in order. */
 export function transition(state: MachineState, event: MachineEvent, now: number, config: MachineConfig): { state: MachineState; effects: Effect[] } {
-  const s: MachineState = structuredClone(state);
-  const fx: Effect[] = [];
-  const step = new Step(s, fx, now, config);
-  step.handle(event);
-  if (s.phase !== state.phase) fx.push({ kind: "log", message: `gateway state ${state.phase} -> ${s.phase}${s.detail ? `: ${s.detail}` : ""}` });
-  return { state: s, effects: fx };
+  const next: MachineState = structuredClone(state);
+  const effects: Effect[] = [];
+  new Transition(next, effects, now, config).handle(event);
+  if (next.phase !== state.phase) effects.push({ kind: "log", message: `gateway state ${state.phase} -> ${next.phase}${next.detail ? `: ${next.detail}` : ""}` });
+  return { state: next, effects };
 }
 
-class Step {
+/** One transition in the making: the state it changes in place and the effects it collects. */
+class Transition {
   constructor(
-    private readonly s: MachineState,
-    private readonly fx: Effect[],
+    private readonly state: MachineState,
+    private readonly effects: Effect[],
     private readonly now: number,
-    private readonly c: MachineConfig,
+    private readonly config: MachineConfig,
   ) {}
 
   handle(e: MachineEvent): void {
     switch (e.type) {
       case "boot":
-        if (this.s.phase === "stopped" && this.s.launches === 0 && !this.s.shuttingDown) this.launch(false);
+        if (this.state.phase === "stopped" && this.state.launches === 0 && !this.state.shuttingDown) this.launch(false);
         return;
       case "launched":
         return this.launched(e.identity);
@@ -232,11 +233,11 @@ class Step {
       case "stop-done":
         return this.stopDone(e.launch, e.forced);
       case "relaunch-due":
-        if (this.s.phase === "backing-off" && this.s.timers.relaunch !== undefined) this.launch(false);
+        if (this.state.phase === "backing-off" && this.state.timers.relaunch !== undefined) this.launch(false);
         return;
       case "probation-due":
-        if (this.s.phase !== "quarantined" || this.s.timers.probation === undefined) return;
-        this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.s.probationDelayMs)}`);
+        if (this.state.phase !== "quarantined" || this.state.timers.probation === undefined) return;
+        this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.state.probationDelayMs)}`);
         return this.launch(true);
       case "request":
         return e.kind === "restart" ? this.restartRequest(e.id, e.from, e.timeoutMs) : this.stopRequest(e.id, e.from);
@@ -250,10 +251,10 @@ class Step {
   // --- the phases, entered as a whole (phase, gateway, timers and detail together) ------
 
   private launch(probation: boolean): void {
-    const s = this.s;
-    s.launches++;
-    const launch = s.launches;
-    s.gateway = {
+    const state = this.state;
+    state.launches++;
+    const launch = state.launches;
+    state.gateway = {
       launch,
       identity: null,
       launchedAt: this.now,
@@ -266,74 +267,74 @@ class Step {
       lastFailure: null,
       exit: null,
     };
-    s.phase = "starting";
-    s.after = null;
-    s.stopWhy = null;
-    s.probing = false;
-    s.timers = { probe: this.now + STARTING_PROBE_MS, grace: this.now + this.c.bootGraceMs };
-    s.uncleanBoots = s.uncleanBoots.filter((at) => this.now - at < BREAKER_WINDOW_MS);
-    s.uncleanAtLaunch = s.uncleanBoots.length;
-    s.detail = `${probation ? "probation relaunch; " : ""}boot grace ${seconds(this.c.bootGraceMs)} without progress, at most ${seconds(this.c.bootGraceMaxMs)}`;
-    for (const r of s.requests) if (r.kind === "restart" && r.launch === "next") r.launch = launch;
-    this.fx.push({ kind: "launch", launch });
+    state.phase = "starting";
+    state.after = null;
+    state.stopWhy = null;
+    state.probing = false;
+    state.timers = { probe: this.now + STARTING_PROBE_MS, grace: this.now + this.config.bootGraceMs };
+    state.uncleanBoots = state.uncleanBoots.filter((at) => this.now - at < BREAKER_WINDOW_MS);
+    state.uncleanAtLaunch = state.uncleanBoots.length;
+    state.detail = `${probation ? "probation relaunch; " : ""}boot grace ${seconds(this.config.bootGraceMs)} without progress, at most ${seconds(this.config.bootGraceMaxMs)}`;
+    for (const r of state.requests) if (r.kind === "restart" && r.launch === "next") r.launch = launch;
+    this.effects.push({ kind: "launch", launch });
   }
 
   private beginStop(after: AfterStop, why: string): void {
-    const s = this.s;
-    s.phase = "stopping";
-    s.after = after;
-    s.stopWhy = why;
-    s.probing = false;
-    s.timers = {};
-    s.detail = why;
-    this.fx.push({ kind: "stop", launch: s.gateway!.launch, identity: s.gateway!.identity });
+    const state = this.state;
+    state.phase = "stopping";
+    state.after = after;
+    state.stopWhy = why;
+    state.probing = false;
+    state.timers = {};
+    state.detail = why;
+    this.effects.push({ kind: "stop", launch: state.gateway!.launch, identity: state.gateway!.identity });
   }
 
   private backOff(delayMs: number, why: string): void {
-    const s = this.s;
-    s.phase = "backing-off";
-    s.gateway = null;
-    s.timers = { relaunch: this.now + delayMs };
-    s.detail = `relaunch in ${seconds(delayMs)} (at ${iso(this.now + delayMs)}) after: ${why}`;
+    const state = this.state;
+    state.phase = "backing-off";
+    state.gateway = null;
+    state.timers = { relaunch: this.now + delayMs };
+    state.detail = `relaunch in ${seconds(delayMs)} (at ${iso(this.now + delayMs)}) after: ${why}`;
   }
 
   private quarantine(reason: string): void {
-    const s = this.s;
-    s.phase = "quarantined";
-    s.gateway = null;
-    const probation = this.c.probationMs > 0 && !s.shuttingDown;
-    s.timers = probation ? { probation: this.now + s.probationDelayMs } : {};
-    s.detail = `${reason}; ${probation ? `probation relaunch at ${iso(this.now + s.probationDelayMs)}` : "no relaunch until 'supervisor restart'"}`;
+    const state = this.state;
+    state.phase = "quarantined";
+    state.gateway = null;
+    const probation = this.config.probationMs > 0 && !state.shuttingDown;
+    state.timers = probation ? { probation: this.now + state.probationDelayMs } : {};
+    state.detail = `${reason}; ${probation ? `probation relaunch at ${iso(this.now + state.probationDelayMs)}` : "no relaunch until 'supervisor restart'"}`;
   }
 
   private stopped(detail: string): void {
-    const s = this.s;
-    s.phase = "stopped";
-    s.gateway = null;
-    s.after = null;
-    s.stopWhy = null;
-    s.probing = false;
-    s.timers = {};
-    s.detail = detail;
+    const state = this.state;
+    state.phase = "stopped";
+    state.gateway = null;
+    state.after = null;
+    state.stopWhy = null;
+    state.probing = false;
+    state.timers = {};
+    state.detail = detail;
   }
 
   private liftQuarantine(): void {
-    this.s.history = EMPTY_HISTORY;
-    this.s.resourceRetries = 0;
-    this.s.probationDelayMs = this.c.probationMs;
+    this.state.history = EMPTY_HISTORY;
+    this.state.resourceRetries = 0;
+    this.state.probationDelayMs = this.config.probationMs;
   }
 
   /** A crash or a failed boot: backoff, quarantine, or back to quarantine after a failed probation. */
   private failure(kind: FailureKind, what: string, wasProbation: boolean): void {
-    const s = this.s;
-    if (s.shuttingDown) return this.stopped("the supervisor is shutting down");
+    const state = this.state;
+    if (state.shuttingDown) return this.stopped("the supervisor is shutting down");
     if (wasProbation) {
-      s.probationDelayMs = Math.min(s.probationDelayMs * 2, this.c.probationMaxMs);
+      state.probationDelayMs = Math.min(state.probationDelayMs * 2, this.config.probationMaxMs);
       this.log(`probation failed (${what}): quarantined again`);
       return this.quarantine(`probation failed: ${what}`);
     }
-    const { history, decision } = recordFailure(s.history, kind, this.now, this.c.policy);
-    s.history = history;
+    const { history, decision } = recordFailure(state.history, kind, this.now, this.config.policy);
+    state.history = history;
     if (decision.kind === "quarantine") {
       this.log(`gateway quarantined (${decision.reason}); last: ${what}`);
       return this.quarantine(`${decision.reason}; last: ${what}`);
@@ -344,183 +345,183 @@ class Step {
   // --- events ------------------------------------------------------------------------
 
   private launched(identity: ProcessIdentity): void {
-    const g = this.s.gateway;
-    if (g === null || g.identity !== null || this.s.phase !== "starting") return;
-    g.identity = identity;
-    for (const r of this.s.requests) {
-      if (r.kind === "restart" && r.launch === g.launch) this.progressTo(r.id, `launched gateway pid ${identity.pid}; waiting until it is healthy`);
+    const gateway = this.state.gateway;
+    if (gateway === null || gateway.identity !== null || this.state.phase !== "starting") return;
+    gateway.identity = identity;
+    for (const r of this.state.requests) {
+      if (r.kind === "restart" && r.launch === gateway.launch) this.progressTo(r.id, `launched gateway pid ${identity.pid}; waiting until it is healthy`);
     }
   }
 
   private launchFailed(layer: FailedLayer, message: string, resource: string | undefined): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (g === null || g.identity !== null) return;
+    const state = this.state;
+    const gateway = state.gateway;
+    if (gateway === null || gateway.identity !== null) return;
     const line = layer === "guards missing" ? `refusing unguarded gateway relaunch: ${message}` : `gateway launch failed (${layer}): ${message}`;
     this.log(line, layer === "guards missing" || layer === "config integrity");
-    this.answerRestarts(g.launch, { ok: false, layer, message });
-    s.gateway = null;
-    if (s.shuttingDown) return this.stopped("the supervisor is shutting down");
+    this.answerRestarts(gateway.launch, { ok: false, layer, message });
+    state.gateway = null;
+    if (state.shuttingDown) return this.stopped("the supervisor is shutting down");
     if (resource !== undefined) {
       // PID 1 lacks something (disk space, processes): not the gateway's fault.
-      s.resourceRetries++;
-      const delay = backoffDelayMs(s.resourceRetries, this.c.policy);
+      state.resourceRetries++;
+      const delay = backoffDelayMs(state.resourceRetries, this.config.policy);
       this.log(`waiting for ${resource}: retrying the launch in ${seconds(delay)} (not counted as a crash)`);
       return this.backOff(delay, `waiting for ${resource}: ${line}`);
     }
-    s.crashes++;
-    this.failure("crash", line, g.probation);
+    state.crashes++;
+    this.failure("crash", line, gateway.probation);
   }
 
   private probeDue(): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (!isRunningPhase(s.phase) || s.timers.probe === undefined || g?.identity == null) return;
-    s.timers.probe = undefined;
-    s.probing = true;
-    this.fx.push({ kind: "probe", launch: g.launch, identity: g.identity, starting: s.phase === "starting" });
+    const state = this.state;
+    const gateway = state.gateway;
+    if (!isRunningPhase(state.phase) || state.timers.probe === undefined || gateway?.identity == null) return;
+    state.timers.probe = undefined;
+    state.probing = true;
+    this.effects.push({ kind: "probe", launch: gateway.launch, identity: gateway.identity, starting: state.phase === "starting" });
   }
 
   private nextProbe(): void {
-    const s = this.s;
-    const g = s.gateway!;
+    const state = this.state;
+    const gateway = state.gateway!;
     const delay =
-      s.phase === "starting"
-        ? this.now - g.launchedAt < FAST_STARTING_MS
+      state.phase === "starting"
+        ? this.now - gateway.launchedAt < FAST_STARTING_MS
           ? STARTING_PROBE_MS
           : SLOW_STARTING_PROBE_MS
-        : this.c.probeIntervalMs;
-    s.timers.probe = this.now + delay;
+        : this.config.probeIntervalMs;
+    state.timers.probe = this.now + delay;
   }
 
   private probeResult(e: Extract<MachineEvent, { type: "probe-result" }>): void {
-    const s = this.s;
-    const g = s.gateway;
+    const state = this.state;
+    const gateway = state.gateway;
     // A verdict about an earlier gateway, or one that is being stopped, means nothing now.
-    if (g === null || g.launch !== e.launch || !isRunningPhase(s.phase)) return;
-    s.probing = false;
+    if (gateway === null || gateway.launch !== e.launch || !isRunningPhase(state.phase)) return;
+    state.probing = false;
     if (e.verdict === "unknown") {
-      if (g.unknown === null) this.log(`probe could not run (${e.detail}): not counted against gateway ${pidOf(g)}`);
-      g.unknown = e.detail;
-      s.detail = `health unknown: ${e.detail}`;
+      if (gateway.unknown === null) this.log(`probe could not run (${e.detail}): not counted against gateway ${pidOf(gateway)}`);
+      gateway.unknown = e.detail;
+      state.detail = `health unknown: ${e.detail}`;
       return this.nextProbe();
     }
-    g.unknown = null;
-    if (e.verdict === "healthy") return this.healthy(g);
-    if (s.phase === "starting") {
-      g.lastFailure = e.detail;
-      s.detail = `not healthy yet: ${e.detail}`;
+    gateway.unknown = null;
+    if (e.verdict === "healthy") return this.healthy(gateway);
+    if (state.phase === "starting") {
+      gateway.lastFailure = e.detail;
+      state.detail = `not healthy yet: ${e.detail}`;
       // A listener that appears is progress, even before the HTTP answer is right.
-      if (e.layer === "http" && !g.listenerSeen) {
-        g.listenerSeen = true;
-        this.progress(g.launch, "a listener appeared");
+      if (e.layer === "http" && !gateway.listenerSeen) {
+        gateway.listenerSeen = true;
+        this.progress(gateway.launch, "a listener appeared");
       }
       return this.nextProbe();
     }
-    g.failedProbes++;
-    s.phase = "unhealthy";
-    s.detail = `${g.failedProbes} failed probe(s): ${e.detail}`;
-    if (g.failedProbes >= this.c.unhealthyThreshold) {
-      const why = `${g.failedProbes} failed probes in a row (${e.detail})`;
-      this.log(`watchdog: gateway ${pidOf(g)} ${why}: replacing it`);
+    gateway.failedProbes++;
+    state.phase = "unhealthy";
+    state.detail = `${gateway.failedProbes} failed probe(s): ${e.detail}`;
+    if (gateway.failedProbes >= this.config.unhealthyThreshold) {
+      const why = `${gateway.failedProbes} failed probes in a row (${e.detail})`;
+      this.log(`watchdog: gateway ${pidOf(gateway)} ${why}: replacing it`);
       return this.beginStop("replace", `watchdog: ${why}`);
     }
     this.nextProbe();
   }
 
-  private healthy(g: Gateway): void {
-    const s = this.s;
-    g.failedProbes = 0;
-    g.healthySince ??= this.now;
-    if (s.phase !== "healthy") {
-      if (s.phase === "starting") this.log(`gateway ${pidOf(g)} is healthy (${this.now - g.launchedAt} ms after launch)`);
-      s.phase = "healthy";
-      s.timers.grace = undefined;
+  private healthy(gateway: Gateway): void {
+    const state = this.state;
+    gateway.failedProbes = 0;
+    gateway.healthySince ??= this.now;
+    if (state.phase !== "healthy") {
+      if (state.phase === "starting") this.log(`gateway ${pidOf(gateway)} is healthy (${this.now - gateway.launchedAt} ms after launch)`);
+      state.phase = "healthy";
+      state.timers.grace = undefined;
     }
-    s.detail = null;
-    this.answerRestarts(g.launch, { ok: true, gateway: g.identity });
-    if (this.now - g.healthySince >= this.c.policy.stableAfterMs) {
-      s.history = { ...s.history, consecutive: 0 };
-      s.resourceRetries = 0;
-      if (g.probation) {
-        g.probation = false;
+    state.detail = null;
+    this.answerRestarts(gateway.launch, { ok: true, gateway: gateway.identity });
+    if (this.now - gateway.healthySince >= this.config.policy.stableAfterMs) {
+      state.history = { ...state.history, consecutive: 0 };
+      state.resourceRetries = 0;
+      if (gateway.probation) {
+        gateway.probation = false;
         this.liftQuarantine();
-        this.log(`probation passed: gateway ${pidOf(g)} healthy for ${seconds(this.now - g.healthySince)}; quarantine lifted`);
+        this.log(`probation passed: gateway ${pidOf(gateway)} healthy for ${seconds(this.now - gateway.healthySince)}; quarantine lifted`);
       }
     }
     this.nextProbe();
   }
 
   private progress(launch: number, what: string): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (s.phase !== "starting" || g === null || g.launch !== launch || s.timers.grace === undefined) return;
-    const cap = g.launchedAt + this.c.bootGraceMaxMs;
-    const extended = Math.min(cap, this.now + this.c.bootGraceMs);
-    if (extended <= s.timers.grace) return;
-    s.timers.grace = extended;
-    if (!g.graceExtended && extended > g.launchedAt + this.c.bootGraceMs) {
-      g.graceExtended = true;
-      this.log(`gateway ${pidOf(g)} is slow to start but making progress (${what}): boot grace extended while it does, at most ${seconds(this.c.bootGraceMaxMs)}`);
+    const state = this.state;
+    const gateway = state.gateway;
+    if (state.phase !== "starting" || gateway === null || gateway.launch !== launch || state.timers.grace === undefined) return;
+    const cap = gateway.launchedAt + this.config.bootGraceMaxMs;
+    const extended = Math.min(cap, this.now + this.config.bootGraceMs);
+    if (extended <= state.timers.grace) return;
+    state.timers.grace = extended;
+    if (!gateway.graceExtended && extended > gateway.launchedAt + this.config.bootGraceMs) {
+      gateway.graceExtended = true;
+      this.log(`gateway ${pidOf(gateway)} is slow to start but making progress (${what}): boot grace extended while it does, at most ${seconds(this.config.bootGraceMaxMs)}`);
     }
   }
 
   private graceExpired(): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (s.phase !== "starting" || g === null || s.timers.grace === undefined) return;
-    if (g.unknown !== null) {
+    const state = this.state;
+    const gateway = state.gateway;
+    if (state.phase !== "starting" || gateway === null || state.timers.grace === undefined) return;
+    if (gateway.unknown !== null) {
       // Probes that cannot run prove nothing against the gateway: look again later.
-      s.timers.grace = this.now + this.c.probeIntervalMs;
+      state.timers.grace = this.now + this.config.probeIntervalMs;
       return;
     }
-    const capped = this.now - g.launchedAt >= this.c.bootGraceMaxMs;
+    const capped = this.now - gateway.launchedAt >= this.config.bootGraceMaxMs;
     const why = capped
-      ? `not healthy within the boot grace cap of ${seconds(this.c.bootGraceMaxMs)}`
-      : `not healthy and no progress for ${seconds(this.c.bootGraceMs)}`;
-    this.log(`watchdog: gateway ${pidOf(g)} ${why}${g.lastFailure ? ` (${g.lastFailure})` : ""}: replacing it (a failed boot)`);
-    this.answerRestarts(g.launch, { ok: false, layer: "health timeout", message: `gateway ${pidOf(g)} ${why}; it is being replaced` });
+      ? `not healthy within the boot grace cap of ${seconds(this.config.bootGraceMaxMs)}`
+      : `not healthy and no progress for ${seconds(this.config.bootGraceMs)}`;
+    this.log(`watchdog: gateway ${pidOf(gateway)} ${why}${gateway.lastFailure ? ` (${gateway.lastFailure})` : ""}: replacing it (a failed boot)`);
+    this.answerRestarts(gateway.launch, { ok: false, layer: "health timeout", message: `gateway ${pidOf(gateway)} ${why}; it is being replaced` });
     this.beginStop("failed boot", `watchdog: ${why}`);
   }
 
   private exited(launch: number, description: string, clean: boolean): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (g === null || g.launch !== launch || g.exit !== null) return;
-    const expected = s.phase === "stopping";
-    s.lastExit = { description, at: iso(this.now), expected };
-    g.exit = { clean };
+    const state = this.state;
+    const gateway = state.gateway;
+    if (gateway === null || gateway.launch !== launch || gateway.exit !== null) return;
+    const expected = state.phase === "stopping";
+    state.lastExit = { description, at: iso(this.now), expected };
+    gateway.exit = { clean };
     if (expected) {
-      this.log(`gateway ${pidOf(g)} ${description} (expected: ${s.stopWhy})`);
+      this.log(`gateway ${pidOf(gateway)} ${description} (expected: ${state.stopWhy})`);
       return;
     }
-    s.crashes++;
-    if (!clean) s.uncleanBoots.push(g.launchedAt);
-    const what = `gateway ${pidOf(g)} ${description} unexpectedly`;
+    state.crashes++;
+    if (!clean) state.uncleanBoots.push(gateway.launchedAt);
+    const what = `gateway ${pidOf(gateway)} ${description} unexpectedly`;
     this.log(what);
     // Its children would hold its port and outlive it: the next gateway starts clean.
-    if (g.identity !== null) this.fx.push({ kind: "clean-up", identity: g.identity });
-    this.answerRestarts(launch, { ok: false, layer: "launch failure", message: `gateway ${pidOf(g)} ${description} before it was healthy` });
-    this.failure("crash", what, g.probation);
+    if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
+    this.answerRestarts(launch, { ok: false, layer: "launch failure", message: `gateway ${pidOf(gateway)} ${description} before it was healthy` });
+    this.failure("crash", what, gateway.probation);
   }
 
   private stopDone(launch: number, forced: boolean): void {
-    const s = this.s;
-    const g = s.gateway;
-    if (s.phase !== "stopping" || g === null || g.launch !== launch) return;
-    if (forced || g.exit?.clean === false) s.uncleanBoots.push(g.launchedAt);
-    const why = s.stopWhy ?? "stopped";
-    switch (s.after) {
+    const state = this.state;
+    const gateway = state.gateway;
+    if (state.phase !== "stopping" || gateway === null || gateway.launch !== launch) return;
+    if (forced || gateway.exit?.clean === false) state.uncleanBoots.push(gateway.launchedAt);
+    const why = state.stopWhy ?? "stopped";
+    switch (state.after) {
       case "relaunch":
         return this.launch(false);
       case "replace":
-        if (g.probation) return this.failure("crash", why, true);
+        if (gateway.probation) return this.failure("crash", why, true);
         return this.launch(false);
       case "failed boot":
-        s.failedBoots++;
-        return this.failure("failed boot", `gateway ${pidOf(g)} ${why.replace(/^watchdog: /, "")}`, g.probation);
+        state.failedBoots++;
+        return this.failure("failed boot", `gateway ${pidOf(gateway)} ${why.replace(/^watchdog: /, "")}`, gateway.probation);
       case "stay":
-        for (const r of s.requests.filter((r) => r.kind === "stop")) this.answer(r.id, { ok: true, gateway: g.identity });
+        for (const r of state.requests.filter((r) => r.kind === "stop")) this.answer(r.id, { ok: true, gateway: gateway.identity });
         return this.stopped("stopped on request; 'supervisor restart' starts it again");
       case "shutdown":
       case null:
@@ -529,48 +530,48 @@ class Step {
   }
 
   private restartUnderWay(): boolean {
-    return this.s.requests.some((r) => r.kind === "restart") || (this.s.phase === "stopping" && this.s.after === "relaunch");
+    return this.state.requests.some((r) => r.kind === "restart") || (this.state.phase === "stopping" && this.state.after === "relaunch");
   }
 
   private restartRequest(id: number, from: string, timeoutMs: number): void {
-    const s = this.s;
+    const state = this.state;
     this.log(`restart requested by ${from}`);
-    if (s.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
-    if (s.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
+    if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
+    if (state.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
     const request: PendingRequest = { id, kind: "restart", launch: "next", deadline: this.now + timeoutMs, timeoutMs };
     if (this.restartUnderWay()) {
       // Concurrent requests share the one restart under way: never two gateways.
-      request.launch = s.requests.find((r) => r.kind === "restart")?.launch ?? "next";
-      s.requests.push(request);
+      request.launch = state.requests.find((r) => r.kind === "restart")?.launch ?? "next";
+      state.requests.push(request);
       this.progressTo(id, "joining the restart already under way");
       return;
     }
-    s.requests.push(request);
+    state.requests.push(request);
     // An explicit restart is what lifts a quarantine and forgets the crash window.
     this.liftQuarantine();
-    if (isRunningPhase(s.phase)) {
-      this.progressTo(id, `stopping gateway ${pidOf(s.gateway)}`);
+    if (isRunningPhase(state.phase)) {
+      this.progressTo(id, `stopping gateway ${pidOf(state.gateway)}`);
       return this.beginStop("relaunch", `restart requested by ${from}`);
     }
-    if (s.phase === "stopping") {
+    if (state.phase === "stopping") {
       // A watchdog replacement is under way: the request takes it over (no backoff).
-      this.progressTo(id, `joining the replacement of gateway ${pidOf(s.gateway)} under way`);
-      s.after = "relaunch";
+      this.progressTo(id, `joining the replacement of gateway ${pidOf(state.gateway)} under way`);
+      state.after = "relaunch";
       return;
     }
     this.launch(false);
   }
 
   private stopRequest(id: number, from: string): void {
-    const s = this.s;
+    const state = this.state;
     this.log(`stop requested by ${from}`);
-    if (s.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
+    if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
     if (this.restartUnderWay()) return this.answer(id, { ok: false, layer: "busy", message: "a restart is under way" });
-    if (s.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
-    if (isRunningPhase(s.phase) || s.phase === "stopping") {
-      s.requests.push({ id, kind: "stop", launch: "next", deadline: null, timeoutMs: 0 });
-      if (s.phase === "stopping") {
-        s.after = "stay";
+    if (state.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
+    if (isRunningPhase(state.phase) || state.phase === "stopping") {
+      state.requests.push({ id, kind: "stop", launch: "next", deadline: null, timeoutMs: 0 });
+      if (state.phase === "stopping") {
+        state.after = "stay";
         return;
       }
       return this.beginStop("stay", `stop requested by ${from}`);
@@ -580,21 +581,21 @@ class Step {
   }
 
   private requestDeadline(id: number): void {
-    const r = this.s.requests.find((p) => p.id === id);
+    const r = this.state.requests.find((p) => p.id === id);
     if (r === undefined || r.kind !== "restart") return;
-    const g = this.s.gateway;
-    const which = g !== null && r.launch === g.launch ? `gateway ${pidOf(g)}` : "the gateway";
-    this.answer(id, { ok: false, layer: "health timeout", message: `${which} not healthy within ${seconds(r.timeoutMs)} (state ${this.s.phase})` });
+    const gateway = this.state.gateway;
+    const which = gateway !== null && r.launch === gateway.launch ? `gateway ${pidOf(gateway)}` : "the gateway";
+    this.answer(id, { ok: false, layer: "health timeout", message: `${which} not healthy within ${seconds(r.timeoutMs)} (state ${this.state.phase})` });
   }
 
   private shutdown(): void {
-    const s = this.s;
-    if (s.shuttingDown) return;
-    s.shuttingDown = true;
-    for (const r of [...s.requests]) this.answer(r.id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
-    if (isRunningPhase(s.phase)) return this.beginStop("shutdown", "the supervisor is shutting down");
-    if (s.phase === "stopping") {
-      s.after = "shutdown";
+    const state = this.state;
+    if (state.shuttingDown) return;
+    state.shuttingDown = true;
+    for (const r of [...state.requests]) this.answer(r.id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
+    if (isRunningPhase(state.phase)) return this.beginStop("shutdown", "the supervisor is shutting down");
+    if (state.phase === "stopping") {
+      state.after = "shutdown";
       return;
     }
     this.stopped("the supervisor is shutting down");
@@ -603,19 +604,19 @@ class Step {
   // --- requests and the log -------------------------------------------------------------
 
   private answer(id: number, result: ControlResult): void {
-    this.s.requests = this.s.requests.filter((r) => r.id !== id);
-    this.fx.push({ kind: "answer", id, result });
+    this.state.requests = this.state.requests.filter((r) => r.id !== id);
+    this.effects.push({ kind: "answer", id, result });
   }
 
   private answerRestarts(launch: number, result: ControlResult): void {
-    for (const r of this.s.requests) if (r.kind === "restart" && r.launch === launch) this.answer(r.id, result);
+    for (const r of this.state.requests) if (r.kind === "restart" && r.launch === launch) this.answer(r.id, result);
   }
 
   private progressTo(id: number, message: string): void {
-    this.fx.push({ kind: "progress", id, message });
+    this.effects.push({ kind: "progress", id, message });
   }
 
   private log(message: string, security = false): void {
-    this.fx.push(security ? { kind: "log", message, security } : { kind: "log", message });
+    this.effects.push(security ? { kind: "log", message, security } : { kind: "log", message });
   }
 }

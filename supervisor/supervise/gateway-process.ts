@@ -9,12 +9,13 @@ import { log } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
 import type { Launch } from "../init/init-loop.js";
 import type { ExitStatus } from "../init/wait-status.js";
-import type { FailedLayer, ProcessIdentity } from "./gateway-state.js";
-import { proveIdentity, readIdentity, signalProven } from "./identity.js";
+import type { FailedLayer } from "./control-contract.js";
+import { proveIdentity, readIdentity, signalProven, type ProcessIdentity } from "./identity.js";
 import { listenersOn } from "./listener.js";
 import { PortGuard } from "./port-guard.js";
 import { listProcesses, strayTargets } from "./process-tree.js";
 import { shortageOf } from "./resources.js";
+import { errorMessage } from "../shared/errors.js";
 
 export interface GatewayProcessOptions {
   addon: NativeAddon;
@@ -56,7 +57,7 @@ export class GatewayProcesses {
       const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
       const resource = shortageOf(code);
       const what = errno === constants.errno.ENOENT ? "not found" : resource !== undefined ? "cannot be started" : "cannot be executed";
-      const message = `'${launch.label}' ${what}: ${(error as Error).message}`;
+      const message = `'${launch.label}' ${what}: ${errorMessage(error)}`;
       return resource === undefined ? { ok: false, layer: "launch failure", message } : { ok: false, layer: "launch failure", message, resource };
     }
     // The start time never changes over the process's life (exec included); the uid is the
@@ -66,7 +67,7 @@ export class GatewayProcesses {
     try {
       writeFileAtomic(this.o.stateFile, `${JSON.stringify(identity)}\n`, { mode: 0o600 });
     } catch (error) {
-      log(`cannot record the gateway's identity in ${this.o.stateFile}: ${(error as Error).message}`);
+      log(`cannot record the gateway's identity in ${this.o.stateFile}: ${errorMessage(error)}`);
     }
     return { ok: true, identity };
   }

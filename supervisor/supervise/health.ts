@@ -1,13 +1,14 @@
-// Is the gateway healthy (SPEC 4 "Listener proof")? Three layers, cheapest first: the
+// Is the gateway healthy (docs/gateway-states.md "What the proof means")? Three layers, cheapest first: the
 // process is still the one launched, it holds a LISTEN socket on its port, and its HTTP
 // health endpoint answers 200 or 401. A health mode stops after the first (process) or the
 // second (listener) for gateways without HTTP.
 import { type ClientRequest, request } from "node:http";
-import type { ProcessIdentity } from "./gateway-state.js";
+import type { ProcessIdentity } from "./identity.js";
 import { proveIdentity } from "./identity.js";
 import { isListening, listenersOn } from "./listener.js";
 import { shortageOf } from "./resources.js";
 import type { HealthMode } from "../shared/settings.js";
+import { errorMessage, errorReason } from "../shared/errors.js";
 
 export interface ProbeResult {
   ok: boolean;
@@ -17,7 +18,7 @@ export interface ProbeResult {
   ms: number;
 }
 
-/** 401 counts: the gateway answers, it only wants its token (SPEC 1). */
+/** 401 counts: the gateway answers, it only wants its token (docs/configuration.md, healthUrl). */
 const HEALTHY_STATUS = new Set([200, 401]);
 
 /**
@@ -53,7 +54,7 @@ export function probeHealth(url: string, timeoutMs: number): Promise<ProbeResult
     try {
       req = request(target, { method: "GET", agent: false, headers: { connection: "close" }, timeout: timeoutMs });
     } catch (error) {
-      settle({ ok: false, error: (error as Error).message });
+      settle({ ok: false, error: errorMessage(error) });
       resolve(outcome!);
       return;
     }
@@ -94,7 +95,7 @@ export interface HealthVerdict {
 }
 
 function couldNotRun(what: string, error: unknown): HealthVerdict {
-  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  const code = errorReason(error);
   const short = shortageOf(code);
   return { healthy: false, unknown: true, detail: `PID 1 could not ${what} (${short ?? code})` };
 }

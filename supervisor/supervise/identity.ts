@@ -1,9 +1,16 @@
-// Who a process is (SPEC 4 "Identity"): pid + start time + uid, proven from /proc before
+// Who a process is (docs/architecture.md "Why /proc and proven identities"): pid + start time + uid, proven from /proc before
 // every signal, so a recycled pid is never mistaken for the gateway.
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
-import type { ProcessIdentity } from "./gateway-state.js";
 import type { NativeAddon } from "../shared/native.js";
+
+/** A process as proven by /proc: a pid alone can be recycled, pid + start time cannot. */
+export interface ProcessIdentity {
+  pid: number;
+  /** /proc/<pid>/stat field 22 (clock ticks after boot). */
+  startTime: number;
+  uid: number;
+}
 
 export interface StatFields {
   pid: number;
@@ -114,7 +121,7 @@ export function proveIdentity(expected: ProcessIdentity, options: ProofOptions =
 
 export type SignalOutcome = "signalled" | "gone" | "mismatch";
 
-/** What signalProven needs of the native addon (supervisor/native/reaper.c). */
+/** What signalProven needs of the native addon (supervisor/shared/native/pidfd-signal.c). */
 export type PidfdSignaller = Pick<NativeAddon, "pidfdSignal">;
 
 const { ESRCH, EXDEV } = constants.errno;

@@ -1,4 +1,4 @@
-// Listener proof (SPEC 4): is there a LISTEN socket on the gateway's port, owned by the
+// Listener proof (docs/gateway-states.md "What the proof means"): is there a LISTEN socket on the gateway's port, owned by the
 // gateway's uid? Read from /proc/net/tcp and /proc/net/tcp6, which describe the network
 // namespace of the reading process.
 import { closeSync, openSync, readSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The gateway's port against a squatter (issue 9, attack 5): any user of the container may
+// The gateway's port against a squatter (docs/threat-model.md, attack 5): any user of the container may
 // listen on an unprivileged port, so the sandbox user can take the gateway's port in the
 // moment a relaunch leaves it free, and the new gateway dies with EADDRINUSE. Before a
 // launch and while waiting for the port to be released, a LISTEN socket on the port that
@@ -13,6 +13,7 @@ import { closeSync, opendirSync, openSync, readdirSync, readlinkSync, readSync }
 import { log } from "../shared/log.js";
 import { readProcess, signalProven, type PidfdSignaller } from "./identity.js";
 import { listenersOn, type TcpSocket } from "./listener.js";
+import { errorMessage } from "../shared/errors.js";
 
 export const UNPRIVILEGED_PORT_START_FILE = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
 
@@ -182,7 +183,7 @@ export class PortGuard {
     try {
       listeners = listenersOn(this.o.port, this.o.procNetDir).filter((s) => s.uid !== this.o.gatewayUid);
     } catch (error) {
-      log(`port guard: cannot read the listeners on port ${this.o.port}: ${(error as Error).message}`);
+      log(`port guard: cannot read the listeners on port ${this.o.port}: ${errorMessage(error)}`);
       return [];
     }
     if (listeners.length === 0) {
@@ -198,7 +199,7 @@ export class PortGuard {
       holders = findSocketHolders(socket.inode, socket.uid, this.o.procDir, this.o.limits);
     } catch (error) {
       holders = { pids: [], complete: false };
-      log(`port guard: cannot look for the holder of socket ${socket.inode}: ${(error as Error).message}`);
+      log(`port guard: cannot look for the holder of socket ${socket.inode}: ${errorMessage(error)}`);
     }
     const ended: number[] = [];
     // Root's own listeners are the operator's; only another user's process is ended.
@@ -209,7 +210,7 @@ export class PortGuard {
         try {
           if (signalProven(this.o.addon, { pid, startTime: entry.startTime, uid: entry.uid }, "SIGKILL") === "signalled") ended.push(pid);
         } catch (error) {
-          log(`port guard: cannot end pid ${pid}: ${(error as Error).message}`);
+          log(`port guard: cannot end pid ${pid}: ${errorMessage(error)}`);
         }
       }
     }

@@ -1,9 +1,9 @@
-// What is left of the gateway when it is stopped (SPEC 4 "Stop"): its process tree, its
+// What is left of the gateway when it is stopped (docs/gateway-states.md "Stopping a gateway"): its process tree, its
 // process group, and strays of its uid that escaped both (double fork + setsid). Read
 // straight from /proc, without `ps`; every target is an identity for signalProven, so a
 // pid recycled between the scan and the signal is never hit.
 import { readdirSync } from "node:fs";
-import type { ProcessIdentity } from "./gateway-state.js";
+import type { ProcessIdentity } from "./identity.js";
 import { readProcess } from "./identity.js";
 
 export type ProcessInfo = ProcessIdentity & { comm: string; state: string; ppid: number; pgrp: number };

@@ -1,4 +1,4 @@
-// Attack 1 (issue 9): root acts on a file the attacker chooses. /sandbox is a volume; a
+// Attack 1 (docs/threat-model.md): root acts on a file the attacker chooses. /sandbox is a volume; a
 // second container on the same volume runs, as uid 1000, a renameat2(RENAME_EXCHANGE) loop
 // that swaps /sandbox/.openclaw with a symlink to /etc/passwd (or /etc/shadow) while the
 // supervisor's container boots again and again. Before the fix, root's chown/chmod of the

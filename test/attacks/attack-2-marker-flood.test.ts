@@ -1,4 +1,4 @@
-// Attack 2 (issue 9): PID 1 hangs at boot. The sandbox user fills ~/.bashrc with 16 MB of
+// Attack 2 (docs/threat-model.md): PID 1 hangs at boot. The sandbox user fills ~/.bashrc with 16 MB of
 // marker BEGIN lines and the container restarts: the lazy global regex that removed marker
 // blocks was quadratic (>10 min at 16 MB), so boot never reached the gateway, at every
 // restart. Now a dotfile over the 1 MiB cap is named and left unread, and the block removal

@@ -1,4 +1,4 @@
-// Attack 3 (issue 9): root shells source a file the sandbox user made. /etc/profile.d and
+// Attack 3 (docs/threat-model.md): root shells source a file the sandbox user made. /etc/profile.d and
 // /etc/bash.bashrc sourced /tmp/nemoclaw-proxy-env.sh (and it the token file) by name. With
 // --tmpfs /tmp the sandbox user could create those names before the supervisor did (the
 // issue held boot open with attack 2; here root removes the files to open that window

@@ -1,4 +1,4 @@
-// Attack 4 of issue 9: a tampered config accepted on a recreated container. /sandbox is a
+// Attack 4 (docs/threat-model.md): a tampered config accepted on a recreated container. /sandbox is a
 // volume and the container has no LINUX_IMMUTABLE, so the sandbox user can rename its
 // .openclaw away and put a self-consistent one (config + matching .config-hash) in its
 // place. `docker restart` was refused by the state directory's anchor, but `docker rm` +

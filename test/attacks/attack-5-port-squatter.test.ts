@@ -1,4 +1,4 @@
-// Attack 5 of issue 9 (the squatter half): a sandbox process that tries every 5 ms to
+// Attack 5 (docs/threat-model.md) (the squatter half): a sandbox process that tries every 5 ms to
 // listen on the gateway's port wins it in the moment a relaunch leaves it free; the new
 // gateway died with EADDRINUSE until quarantined, and a root `supervisor restart` failed
 // too. Default deployment: the supervisor names the listener (uid and pid) in a [SECURITY]
@@ -6,11 +6,11 @@
 // deployment (the port made privileged, the gateway alone given CAP_NET_BIND_SERVICE): the
 // sandbox user cannot listen on the port at all.
 // The other half (probes that cannot run because the sandbox user holds every ephemeral
-// port) is issue 10's: a probe that cannot run never counts against the gateway.
+// port) is the state machine's (docs/gateway-states.md): a probe that cannot run never counts against the gateway.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeCapabilityMask } from "../../supervisor/shared/capabilities.js";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
 import { docker, dockerAvailable, ensureTestImage, exec, waitFor } from "../helpers/docker.js";
 import { bootGateway as bootGatewayIn, containerTracker, hostChildren, hostPid, logs, waitForHealthy, waitForLog } from "../helpers/sandbox-container.js";
 

@@ -1,4 +1,4 @@
-// Attack 6 (issue 9): PID 1 OOM-killed at every boot. The sandbox user makes ~/.profile a
+// Attack 6 (docs/threat-model.md): PID 1 OOM-killed at every boot. The sandbox user makes ~/.profile a
 // sparse 400 MB file in a container limited to 300 MB; readFileSync loaded it whole. Now
 // every read of a file the sandbox user can write is bounded (dotfiles: 1 MiB, config:
 // 4 MiB) and goes through an O_NOFOLLOW|O_NONBLOCK descriptor; the oversized file is named

@@ -1,14 +1,14 @@
-// Attack 7 of issue 9: relaunch denial through resources the sandbox user shares with PID 1.
+// Attack 7 (docs/threat-model.md): relaunch denial through resources the sandbox user shares with PID 1.
 // (a) /tmp is a small tmpfs the sandbox user fills; when the gateway dies, re-staging the
 //     guards needed new space (a temp file per guard, then rename), failed with ENOSPC, was
 //     refused as an unguarded relaunch and ended quarantined. Now a staged copy that is
 //     already identical and verified is kept in place, so the relaunch needs no space.
 // (b) the pid limit (--pids-limit) is exhausted when the gateway dies: spawning fails with
 //     EAGAIN. Retrying with backoff and naming the resource instead of quarantining is
-//     issue 10's part (the supervision state machine); this case waits for it (see below).
+//     the supervision state machine's part (docs/gateway-states.md); this case waits for it (see below).
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
 import { docker, dockerAvailable, ensureTestImage, exec, waitFor } from "../helpers/docker.js";
 import { bootGateway as bootGatewayIn, containerTracker, hostChildren, hostPid, logs, waitForHealthy } from "../helpers/sandbox-container.js";
 

@@ -1,4 +1,4 @@
-// Issue 9, "what no one tried yet": a gateway that writes gigabytes to stdout. The gateway
+// Beyond the numbered attacks (docs/threat-model.md): a gateway that writes gigabytes to stdout. The gateway
 // inherits PID 1's own stdout and stderr (spawnIsolated clears close-on-exec on fds 0-2 and
 // execs; nothing is piped through the supervisor), so its output goes straight to the
 // container runtime and PID 1 never buffers a byte of it. Proved by the descriptors being

@@ -1,4 +1,4 @@
-// Issue 9 (attack 1's fix class) and issue 13: the immutable flag is set and cleared with
+// Attack 1's fix class (docs/threat-model.md) and the boot that runs no program (docs/startup-and-memory.md): the immutable flag is set and cleared with
 // FS_IOC_GETFLAGS/FS_IOC_SETFLAGS on descriptors opened without following a symlink, not by
 // `chattr` processes acting on paths. A tripwire mounted over /usr/bin/chattr records any run.
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";

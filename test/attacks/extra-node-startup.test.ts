@@ -1,4 +1,4 @@
-// Issue 9, "what no one tried yet", for what Node reads when the gateway starts: a huge
+// Beyond the numbered attacks (docs/threat-model.md), for what Node reads when the gateway starts: a huge
 // NODE_OPTIONS (the guards must still fit in one environment string, or every launch fails
 // with E2BIG and the gateway ends quarantined) and /tmp/package.json variants (Node decides
 // from the nearest package.json whether the staged /tmp guards are CommonJS or ESM).

@@ -1,4 +1,4 @@
-// Issue 9, "what no one tried yet": entries the sandbox user plants where the supervisor
+// Beyond the numbered attacks (docs/threat-model.md): entries the sandbox user plants where the supervisor
 // expects a regular file, and hard links. None may block boot, be opened, or be written
 // through: a dotfile that is a directory or a FIFO is named and left alone, a name in the
 // shared /tmp claimed by someone else is moved aside, a FIFO config hash is refused at once,

@@ -1,4 +1,4 @@
-// Attack 1's racer (issue 9): as the sandbox user, swaps DIR with a symlink to TARGET by
+// Attack 1's racer (docs/threat-model.md): as the sandbox user, swaps DIR with a symlink to TARGET by
 // renameat2(RENAME_EXCHANGE) in a tight loop, so root's by-path work on DIR may land on
 // TARGET. On SIGTERM/SIGINT it stops with DIR back in place and exits 0.
 //   swap-loop DIR LINK TARGET

@@ -1,4 +1,4 @@
-// `supervisor boot` in real containers: the boot chain of SPEC section 3, observed from
+// `supervisor boot` in real containers: the boot chain of docs/supervisor-boot.md, observed from
 // outside (docker exec, docker cp, the host's /proc) with the test gateway.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";

@@ -33,7 +33,7 @@ describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
   });
 
   // Docker's --tmpfs mounts are noexec: the native addon cannot be written and mapped there,
-  // so PID 1 maps the image's root-owned copy (issue 11).
+  // so PID 1 maps the image's root-owned copy (docs/install.md).
   it("boots healthy non-root on a read-only root whose only writable place is a noexec /tmp, with no capability", async () => {
     const name = await bootGatewayIn(track, image(), [
       "--read-only", "--tmpfs", "/tmp", "--user", "1000:1000", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",

@@ -1,5 +1,5 @@
 // Smoke test of the container test bed itself: the test image builds offline and has the
-// layout SPEC section 1 asks for. The supervisor's behaviour is tested elsewhere; here the
+// layout docs/install.md describes. The supervisor's behaviour is tested elsewhere; here the
 // entrypoint is bypassed (--entrypoint) so this only depends on image/Dockerfile.
 //
 // Skipped only with SANDBOX_SUPERVISOR_DOCKER_TESTS=0.

@@ -1,4 +1,4 @@
-// Gateway supervision and the control channel (SPEC 4 and 7) in real containers with the
+// Gateway supervision and the control channel (docs/gateway-states.md, docs/supervisor-restart.md) in real containers with the
 // test gateway: restarts, crash loops, the watchdog, stray cleanup, identity proofs. The
 // whole suite runs on the amd64 image and on the arm64 image under qemu (slower: fewer
 // repetitions and longer bounds there, the same assertions).
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { backoffDelayMs } from "../../supervisor/supervise/crash-policy.js";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
 import { arm64TestsEnabled, docker, dockerAvailable, ensureTestImage, exec, waitFor, type Arch } from "../helpers/docker.js";
 import {
   bootGateway as bootGatewayIn,

@@ -1,4 +1,4 @@
-// The fault test bed of issue 10 ("supervision that never wedges and never lies"), in real
+// The fault test bed of supervision that never wedges and never lies (docs/gateway-states.md), in real
 // containers of the test image: slow and throttled gateways, gateways that listen only after
 // the grace or exit while a restart waits, probes PID 1 cannot make, a full /tmp, failures
 // thrown inside the supervisor's own handlers, `docker restart` followed at once by
@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
 import { docker, dockerAvailable, ensureTestImage, exec, startContainer, waitFor } from "../helpers/docker.js";
 import {
   bootGateway as bootGatewayIn,

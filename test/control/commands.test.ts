@@ -7,7 +7,7 @@ import { buildSync } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { controlCommand, type CommandIO, type ControlCommandName, type LockTuning } from "../../supervisor/control/commands.js";
 import { startControlServer, type ControlServer } from "../../supervisor/control/server.js";
-import type { ControlHandler, ControlResult, RestartRequest, StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { ControlHandler, ControlResult, RestartRequest, StatusReport } from "../../supervisor/supervise/control-contract.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "control-commands-"));

@@ -10,12 +10,12 @@ import {
 } from "../../supervisor/control/protocol.js";
 import {
   exitCodeFor,
-  formatDuration,
   formatStatus,
   parseControlArgs,
   type ControlCommandName,
 } from "../../supervisor/control/commands.js";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
+import { formatDuration } from "../../supervisor/shared/format.js";
 
 const REPORT: StatusReport = {
   state: "healthy",

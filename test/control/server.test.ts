@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { request } from "../../supervisor/control/client.js";
 import { startControlServer, type ControlServer, type ControlServerOptions } from "../../supervisor/control/server.js";
-import type { ControlHandler, ControlResult, StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { ControlHandler, ControlResult, StatusReport } from "../../supervisor/supervise/control-contract.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "control-server-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

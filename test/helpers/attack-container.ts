@@ -1,4 +1,4 @@
-// Shared by the attack tests of test/attacks (issue 9): the supervisor's own status of a
+// Shared by the attack tests of test/attacks (docs/threat-model.md): the supervisor's own status of a
 // container, and a static helper program compiled on the host and mounted into one.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";

@@ -2,6 +2,6 @@
 // calls (supervisor/shared/dir-fd.ts), which the binary registers at boot; in-process tests
 // register the addon build.mjs compiled.
 import { useNativeFs } from "../../supervisor/shared/dir-fd.js";
-import { loadAddon } from "../supervision/native.js";
+import { loadAddon } from "./native.js";
 
 useNativeFs(loadAddon());

@@ -20,8 +20,9 @@ import {
 import { EXIT, interruptedStatus } from "../../host-cli/exit.js";
 import { isCommandLine, jsonAnswer, outcomeOf } from "../../host-cli/relay.js";
 import { parseSignal } from "../../host-cli/signals.js";
-import { entryJson, overallExit, shortDuration, statusTable, type StatusEntry } from "../../host-cli/status-table.js";
-import { parseTokenFile } from "../../host-cli/token.js";
+import { entryJson, overallExit, statusTable, type StatusEntry } from "../../host-cli/status-table.js";
+import { formatDuration } from "../../supervisor/shared/format.js";
+import { parseTokenFile } from "../../supervisor/shared/token-file.js";
 
 const ID = "a".repeat(64);
 const PROGRAM = sandboxctlProgram("1.2.3", "node v22.0.0");
@@ -355,7 +356,7 @@ describe("the status table", () => {
     [3725, "1h2m"],
     [7200, "2h"],
     [273_600, "3d4h"],
-  ])("shows %i s as %s", (seconds, shown) => expect(shortDuration(seconds)).toBe(shown));
+  ])("shows %i s as %s", (seconds, shown) => expect(formatDuration(seconds, "short")).toBe(shown));
 });
 
 describe("relaying the supervisor's answer", () => {

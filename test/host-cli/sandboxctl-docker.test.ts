@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StatusReport } from "../../supervisor/supervise/gateway-state.js";
+import type { StatusReport } from "../../supervisor/supervise/control-contract.js";
 import { docker, dockerAvailable, ensureTestImage, exec, startContainer, waitFor } from "../helpers/docker.js";
 import { bootGateway as bootGatewayIn, configToken, containerTracker, hostPid, LISTENING, logs, waitForHealthy, waitForLog } from "../helpers/sandbox-container.js";
 

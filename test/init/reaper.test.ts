@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Reaper } from "../../supervisor/init/reaper.js";
-import { loadAddon } from "../supervision/native.js";
+import { loadAddon } from "../helpers/native.js";
 
 describe("reaper", () => {
   it("leaves the exit status of a child Node spawned to Node, while scanning all along", async () => {

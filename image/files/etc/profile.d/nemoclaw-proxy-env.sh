@@ -3,7 +3,7 @@
 # /etc/bash.bashrc, interactive ones, of every user.
 #
 # Only a file owned by root, or by the shell's own user, and writable by no one else is
-# sourced: a file the sandbox user planted in /tmp is never run by a root shell (issue 9,
+# sourced: a file the sandbox user planted in /tmp is never run by a root shell (docs/threat-model.md,
 # attack 3). In non-root mode the supervisor's files belong to the sandbox user, so its own
 # shells still get them and root shells source nothing of the sandbox's. The last two mode
 # digits (group, other) must not carry the write bit; a symlink is never followed.

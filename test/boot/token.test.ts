@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { generateToken, isToken, tokenEnvFile, withGatewayToken } from "../../supervisor/boot/token.js";
+import { generateToken, withGatewayToken } from "../../supervisor/boot/token.js";
+import { isToken, tokenEnvFile } from "../../supervisor/shared/token-file.js";
 
 describe("gateway token", () => {
   it("is 64 lowercase hex characters and new every time", () => {

@@ -1,13 +1,15 @@
-// The supervise loop (SPEC 4): it alone owns the gateway. Every decision is the state
+// The driver of the supervise loop: it alone owns the gateway. Every decision is the state
 // machine's (gateway-machine.ts); this driver only feeds it events (timers, the reaper,
 // probes, requests) and carries out its effects (launch, stop, probe, log, answer). The
 // process mechanics are gateway-process.ts, the proofs health.ts and progress.ts.
 //
 // PID 1 cannot crash: every handler that runs here (timer, child exit, probe, request,
-// signal) is contained. A failure becomes one log line, and the machine is fed what is
-// true (a probe that failed inside is "health unknown", an exit is still an exit).
+// signal) is contained (shared/contained.ts). A failure becomes one log line, and the machine
+// is fed what is true (a probe that failed inside is "health unknown", an exit is still an exit).
 import { join } from "node:path";
 import { constants } from "node:os";
+import { contained } from "../shared/contained.js";
+import { firstLine } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { Launch } from "../init/init-loop.js";
 import { decodeWaitStatus, describeStatus, type ExitStatus } from "../init/wait-status.js";
@@ -24,10 +26,10 @@ import {
   type Timers,
 } from "./gateway-machine.js";
 import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.js";
-import type { ControlHandler, ControlResult, FailedLayer, ProcessIdentity, RestartRequest, StatusReport } from "./gateway-state.js";
+import type { ControlHandler, ControlResult, FailedLayer, RestartRequest, StatusReport } from "./control-contract.js";
 import { proveHealthy } from "./health.js";
 import { HeapCollector } from "./heap-collector.js";
-import { proveIdentity } from "./identity.js";
+import { proveIdentity, type ProcessIdentity } from "./identity.js";
 import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
 import { shortageOf } from "./resources.js";
@@ -67,28 +69,8 @@ const PROBE_LOST_MS = 5000;
 const SHUTDOWN_MARGIN_MS = 40_000;
 const TIMER_NAMES: ReadonlyArray<keyof Timers> = ["probe", "grace", "relaunch", "probation"];
 
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0] ?? "";
-}
-
-/** Runs a handler; a failure is one log line, then `recover` puts the truth back. */
-export function contained(what: string, handler: () => void, recover?: () => void): void {
-  try {
-    handler();
-  } catch (error) {
-    log(`internal error in ${what}: ${oneLine(error)}${recover ? "; recovered" : ""}`);
-    if (recover === undefined) return;
-    try {
-      recover();
-    } catch (again) {
-      log(`internal error recovering from it in ${what}: ${oneLine(again)}`);
-    }
-  }
-}
-
-export class GatewaySupervisor implements ControlHandler {
-  private m: MachineState;
+export class GatewayDriver implements ControlHandler {
+  private state: MachineState;
   private readonly queue: MachineEvent[] = [];
   private draining = false;
   private readonly timers = new Map<string, { at: number; handle: NodeJS.Timeout }>();
@@ -101,10 +83,10 @@ export class GatewaySupervisor implements ControlHandler {
   private readonly heap: HeapCollector;
   private readonly settledWaiters = new Set<() => void>();
 
-  constructor(private readonly o: SuperviseOptions) {
-    this.m = initialState(o.machine);
-    this.processes = new GatewayProcesses(o);
-    this.heap = new HeapCollector(() => o.addon.trimMalloc());
+  constructor(private readonly options: SuperviseOptions) {
+    this.state = initialState(options.machine);
+    this.processes = new GatewayProcesses(options);
+    this.heap = new HeapCollector(() => options.addon.trimMalloc());
   }
 
   /** First launch at boot; a leftover gateway of an earlier supervisor is stopped first. */
@@ -112,7 +94,7 @@ export class GatewaySupervisor implements ControlHandler {
     try {
       await this.processes.stopLeftover();
     } catch (error) {
-      log(`internal error stopping a leftover gateway: ${oneLine(error)}`);
+      log(`internal error stopping a leftover gateway: ${firstLine(error)}`);
     }
     this.dispatch({ type: "boot" });
   }
@@ -145,7 +127,7 @@ export class GatewaySupervisor implements ControlHandler {
   restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult> {
     injectFault("request");
     if (request.expect) {
-      const current = this.m.gateway?.identity;
+      const current = this.state.gateway?.identity;
       if (current == null || current.pid !== request.expect.pid || current.startTime !== request.expect.startTime) {
         return Promise.resolve(fail("stale request", `pid ${request.expect.pid} with start time ${request.expect.startTime} is not the running gateway; nothing was signalled`));
       }
@@ -159,11 +141,11 @@ export class GatewaySupervisor implements ControlHandler {
    */
   startIfStopped(request: Omit<RestartRequest, "expect">, progress: (message: string) => void): Promise<ControlResult> {
     injectFault("request");
-    const phase = this.m.phase;
+    const phase = this.state.phase;
     if (phase === "stopped" || phase === "quarantined" || phase === "stopping") {
       return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
     }
-    return Promise.resolve({ ok: true, gateway: this.m.gateway?.identity ?? null, alreadyStarted: phase });
+    return Promise.resolve({ ok: true, gateway: this.state.gateway?.identity ?? null, alreadyStarted: phase });
   }
 
   stop(progress: (message: string) => void, from?: string): Promise<ControlResult> {
@@ -175,7 +157,7 @@ export class GatewaySupervisor implements ControlHandler {
   restartFromSignal(): void {
     contained("the SIGHUP handler", () => {
       injectFault("signal");
-      const timeoutMs = this.o.machine.bootGraceMaxMs;
+      const timeoutMs = this.options.machine.bootGraceMaxMs;
       void this.ask("restart", "signal SIGHUP", timeoutMs, (message) => log(`restart (SIGHUP): ${message}`)).then((result) => {
         log(result.ok ? `restart (SIGHUP): gateway pid ${result.gateway?.pid} is healthy` : `restart (SIGHUP) failed (${result.layer}): ${result.message}`);
       });
@@ -195,7 +177,7 @@ export class GatewaySupervisor implements ControlHandler {
     const running = this.running;
     const settled = this.whenSettled();
     this.dispatch({ type: "shutdown" });
-    const bound = this.o.stopGraceMs + SHUTDOWN_MARGIN_MS;
+    const bound = this.options.stopGraceMs + SHUTDOWN_MARGIN_MS;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), bound)));
     if ((await Promise.race([settled, late])) === "late") log(`shutdown: the gateway's stop did not settle within ${bound / 1000}s; going on`);
@@ -206,12 +188,12 @@ export class GatewaySupervisor implements ControlHandler {
 
   status(): StatusReport {
     injectFault("status");
-    const m = this.m;
+    const machine = this.state;
     const now = Date.now();
-    const g = m.gateway;
-    const identity = g?.identity ?? null;
-    let state = m.phase;
-    let detail = m.detail;
+    const gateway = machine.gateway;
+    const identity = gateway?.identity ?? null;
+    let state = machine.phase;
+    let detail = machine.detail;
     // Never call a gateway healthy that is gone (its exit may still be on its way here).
     if (state === "healthy" && identity !== null && !this.stillThere(identity)) {
       state = "unhealthy";
@@ -222,20 +204,20 @@ export class GatewaySupervisor implements ControlHandler {
       gateway: identity
         ? {
             ...identity,
-            startedAt: new Date(g!.launchedAt).toISOString(),
-            uptimeSeconds: Math.round((now - g!.launchedAt) / 1000),
+            startedAt: new Date(gateway!.launchedAt).toISOString(),
+            uptimeSeconds: Math.round((now - gateway!.launchedAt) / 1000),
           }
         : null,
-      restarts: Math.max(0, m.launches - 1),
-      crashes: m.crashes,
-      failedBoots: m.failedBoots,
-      lastExit: m.lastExit,
-      probationAt: m.timers.probation !== undefined ? new Date(m.timers.probation).toISOString() : null,
-      breaker: breakerOf(m, now),
+      restarts: Math.max(0, machine.launches - 1),
+      crashes: machine.crashes,
+      failedBoots: machine.failedBoots,
+      lastExit: machine.lastExit,
+      probationAt: machine.timers.probation !== undefined ? new Date(machine.timers.probation).toISOString() : null,
+      breaker: breakerOf(machine, now),
       detail,
-      capabilities: { gatewayKept: this.running?.kept ?? null, supervisorKept: this.o.staticStatus.supervisorKept },
-      mode: this.o.staticStatus.mode,
-      posture: this.o.staticStatus.posture,
+      capabilities: { gatewayKept: this.running?.kept ?? null, supervisorKept: this.options.staticStatus.supervisorKept },
+      mode: this.options.staticStatus.mode,
+      posture: this.options.staticStatus.posture,
     };
   }
 
@@ -260,7 +242,7 @@ export class GatewaySupervisor implements ControlHandler {
   private whenSettled(): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.m.shuttingDown && this.m.phase !== "stopping" && !isRunningPhase(this.m.phase)) {
+        if (this.state.shuttingDown && this.state.phase !== "stopping" && !isRunningPhase(this.state.phase)) {
           this.settledWaiters.delete(check);
           resolve();
         }
@@ -280,8 +262,8 @@ export class GatewaySupervisor implements ControlHandler {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
         const current = next;
         contained(`the supervision of event ${current.type}`, () => {
-          const { state, effects } = transition(this.m, current, Date.now(), this.o.machine);
-          this.m = state;
+          const { state, effects } = transition(this.state, current, Date.now(), this.options.machine);
+          this.state = state;
           for (const effect of effects) contained(`effect ${effect.kind}`, () => this.perform(effect));
         });
       }
@@ -321,10 +303,10 @@ export class GatewaySupervisor implements ControlHandler {
   private syncTimers(): void {
     const want = new Map<string, number>();
     for (const name of TIMER_NAMES) {
-      const at = this.m.timers[name];
+      const at = this.state.timers[name];
       if (at !== undefined) want.set(name, at);
     }
-    for (const r of this.m.requests) if (r.deadline !== null) want.set(`request:${r.id}`, r.deadline);
+    for (const r of this.state.requests) if (r.deadline !== null) want.set(`request:${r.id}`, r.deadline);
     for (const [key, timer] of this.timers) {
       if (want.get(key) !== timer.at) {
         clearTimeout(timer.handle);
@@ -359,7 +341,7 @@ export class GatewaySupervisor implements ControlHandler {
   private launch(launch: number): void {
     let failed: MachineEvent | undefined;
     try {
-      const prepared = this.o.prepareLaunch();
+      const prepared = this.options.prepareLaunch();
       if (!prepared.ok) {
         failed = launchFailed(prepared.layer, prepared.message, shortageOf(prepared.message));
       } else {
@@ -373,7 +355,7 @@ export class GatewaySupervisor implements ControlHandler {
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      failed = launchFailed("launch failure", oneLine(error), shortageOf(code ?? oneLine(error)));
+      failed = launchFailed("launch failure", firstLine(error), shortageOf(code ?? firstLine(error)));
     }
     this.dispatch(failed);
   }
@@ -393,11 +375,11 @@ export class GatewaySupervisor implements ControlHandler {
     this.running = running;
     this.dispatch({ type: "launched", identity });
     contained("the heap collection", () => this.heap.afterLaunch());
-    void this.o.afterLaunch(identity.pid).then(
+    void this.options.afterLaunch(identity.pid).then(
       (kept) => {
         if (this.running === running && kept !== undefined) running.kept = kept;
       },
-      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${oneLine(error)}`),
+      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${firstLine(error)}`),
     );
   }
 
@@ -407,12 +389,12 @@ export class GatewaySupervisor implements ControlHandler {
     let forced = false;
     const progress = (message: string): void => {
       log(`stop: ${message}`);
-      for (const r of this.m.requests) this.waiting.get(r.id)?.progress(message);
+      for (const r of this.state.requests) this.waiting.get(r.id)?.progress(message);
     };
     try {
       if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress);
     } catch (error) {
-      log(`internal error stopping gateway pid ${running?.identity.pid}: ${oneLine(error)}`);
+      log(`internal error stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`);
       forced = true;
     }
     this.dispatch({ type: "stop-done", launch, forced });
@@ -427,11 +409,11 @@ export class GatewaySupervisor implements ControlHandler {
         const progress = running.meter.sample(Date.now());
         if (progress !== undefined) events.push({ type: "progress", launch, what: progress });
       }
-      const lostAfter = this.o.probeTimeoutMs + PROBE_LOST_MS;
+      const lostAfter = this.options.probeTimeoutMs + PROBE_LOST_MS;
       let timer: NodeJS.Timeout | undefined;
       const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
       const verdict = await Promise.race([
-        proveHealthy({ identity, port: this.o.port, url: this.o.healthUrl, mode: this.o.healthMode, timeoutMs: this.o.probeTimeoutMs }),
+        proveHealthy({ identity, port: this.options.port, url: this.options.healthUrl, mode: this.options.healthMode, timeoutMs: this.options.probeTimeoutMs }),
         lost,
       ]);
       clearTimeout(timer);
@@ -442,8 +424,8 @@ export class GatewaySupervisor implements ControlHandler {
         events.push({ type: "probe-result", launch, verdict: result, detail: verdict.detail, ...(verdict.layer ? { layer: verdict.layer } : {}) });
       }
     } catch (error) {
-      log(`internal error in the health probe: ${oneLine(error)}; health unknown until the next probe`);
-      events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${oneLine(error)}` });
+      log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`);
+      events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${firstLine(error)}` });
     }
     for (const event of events) this.dispatch(event);
   }

@@ -1,6 +1,6 @@
-// sandboxctl's two output streams, written synchronously so that nothing is lost when it
-// exits right after (Ctrl-C, process.exit) and a closed pipe never turns an answer into a
-// crash: the exit status still tells.
+// A command's output streams, written synchronously so that nothing is lost when the
+// program exits right after (Ctrl-C, process.exit), and so that a closed pipe never turns an
+// answer into a crash: the exit status still tells.
 import { writeSync } from "node:fs";
 
 export interface Output {

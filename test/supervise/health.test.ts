@@ -1,4 +1,4 @@
-// The HTTP probe and the three-layer health proof (SPEC 4 "Listener proof") against real
+// The HTTP probe and the three-layer health proof (docs/gateway-states.md "What the proof means") against real
 // servers. The servers run in child processes, so this process's active resources show
 // exactly what a probe leaves behind.
 import { execFileSync } from "node:child_process";
@@ -9,8 +9,8 @@ import { buildSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeHealth, proveHealthy } from "../../supervisor/supervise/health.js";
 import { readIdentity } from "../../supervisor/supervise/identity.js";
-import { startServer, type TestServer } from "./http-server.js";
-import { waitFor } from "./processes.js";
+import { startServer, type TestServer } from "../helpers/http-server.js";
+import { waitFor } from "../helpers/processes.js";
 
 const uid = process.getuid!();
 let server: TestServer;

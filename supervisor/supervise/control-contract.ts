@@ -1,19 +1,13 @@
-// The vocabulary shared by the supervise loop, the control channel and the commands that
-// talk to it: states, identities, status reports and request outcomes.
+// The control contract: what the control channel may ask of the supervise loop and what it
+// gets back (states, status reports, request outcomes). The loop implements it; the control
+// stage and the commands that talk to it only use it.
+import type { ProcessIdentity } from "./identity.js";
 import type { PortProtection } from "./port-guard.js";
 import type { Posture } from "../shared/settings.js";
 
 export type GatewayState = "starting" | "healthy" | "unhealthy" | "stopping" | "backing-off" | "quarantined" | "stopped";
 
 export const GATEWAY_STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "stopping", "backing-off", "quarantined", "stopped"];
-
-/** A process as proven by /proc: a pid alone can be recycled, pid + start time cannot. */
-export interface ProcessIdentity {
-  pid: number;
-  /** /proc/<pid>/stat field 22 (clock ticks after boot). */
-  startTime: number;
-  uid: number;
-}
 
 export interface LastExit {
   /** "exited with 1", "killed by SIGKILL" */
@@ -48,7 +42,7 @@ export interface StatusReport {
   };
   mode: "root" | "non-root";
   posture: Posture;
-  /** Whether only a privileged process may listen on the gateway's port (issue 9, attack 5). */
+  /** Whether only a privileged process may listen on the gateway's port (docs/threat-model.md, attack 5). */
   port?: PortProtection;
 }
 

@@ -1,4 +1,4 @@
-// Identity proof and proven signals against real processes (SPEC 4 "Identity"): a pid
+// Identity proof and proven signals against real processes (docs/architecture.md): a pid
 // alone is never trusted, a recycled pid is never signalled.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parseStat, proveIdentity, readIdentity, signalProven } from "../../supervisor/supervise/identity.js";
 import { listProcesses } from "../../supervisor/supervise/process-tree.js";
-import { loadAddon } from "./native.js";
-import { type Exit, settlesWithin, start, waitFor } from "./processes.js";
+import { loadAddon } from "../helpers/native.js";
+import { type Exit, settlesWithin, start, waitFor } from "../helpers/processes.js";
 
 const addon = loadAddon();
 const { SIGTERM, SIGKILL } = constants.signals;

@@ -1,4 +1,4 @@
-// The Stop sequence's SIGKILL sweep against a real process tree (SPEC 4 "Stop"): the
+// The Stop sequence's SIGKILL sweep against a real process tree (docs/gateway-states.md "Stopping a gateway"): the
 // gateway, its children, a grandchild that double-forked and called setsid to leave the
 // group, all found from /proc and killed through proven identities.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readIdentity, signalProven } from "../../supervisor/supervise/identity.js";
 import { listProcesses, type ProcessInfo, strayTargets } from "../../supervisor/supervise/process-tree.js";
-import { loadAddon } from "./native.js";
-import { type Exit, start, waitFor } from "./processes.js";
+import { loadAddon } from "../helpers/native.js";
+import { type Exit, start, waitFor } from "../helpers/processes.js";
 
 const addon = loadAddon();
 // A uid that runs nothing else on this machine, like the container's `gateway` user.

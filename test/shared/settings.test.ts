@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULTS, KNOWN_VARIABLES, resolveSettings, SettingsError, withPort } from "../../supervisor/shared/settings.js";
 
 describe("settings", () => {
-  it("uses the SPEC defaults when nothing is set", () => {
+  it("uses the documented defaults when nothing is set", () => {
     const s = resolveSettings({}, undefined, "/etc/sandbox-supervisor/config.json");
     expect(s).toEqual(DEFAULTS);
     expect(s.configDir).toBe("/sandbox/.openclaw");

@@ -15,7 +15,7 @@ import {
   type MachineEvent,
   type MachineState,
 } from "../../supervisor/supervise/gateway-machine.js";
-import type { GatewayState } from "../../supervisor/supervise/gateway-state.js";
+import type { GatewayState } from "../../supervisor/supervise/control-contract.js";
 
 const config: MachineConfig = {
   policy: { initialBackoffMs: 1000, maxBackoffMs: 8000, stableAfterMs: 60_000, quarantineAfter: 3, windowMs: 300_000 },

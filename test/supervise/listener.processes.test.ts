@@ -1,4 +1,4 @@
-// Listener proof against real sockets (SPEC 4): a LISTEN socket on the port, owned by the uid.
+// Listener proof against real sockets (docs/gateway-states.md): a LISTEN socket on the port, owned by the uid.
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connect, createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { isListening, listenersOn, parseProcNetTcp } from "../../supervisor/supervise/listener.js";
-import { startServer } from "./http-server.js";
+import { startServer } from "../helpers/http-server.js";
 
 const uid = process.getuid!();
 

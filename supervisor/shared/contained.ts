@@ -1,0 +1,20 @@
+// PID 1 cannot crash: every handler that runs in it (timer, child exit, probe, request,
+// signal) goes through here, so a failure becomes one log line and, where the caller can
+// say how, the truth is put back.
+import { firstLine } from "./errors.js";
+import { log } from "./log.js";
+
+/** Runs a handler; a failure is one log line, then `recover` puts the truth back. */
+export function contained(what: string, handler: () => void, recover?: () => void): void {
+  try {
+    handler();
+  } catch (error) {
+    log(`internal error in ${what}: ${firstLine(error)}${recover ? "; recovered" : ""}`);
+    if (recover === undefined) return;
+    try {
+      recover();
+    } catch (again) {
+      log(`internal error recovering from it in ${what}: ${firstLine(again)}`);
+    }
+  }
+}
