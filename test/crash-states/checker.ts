@@ -35,7 +35,7 @@ export interface Verdict {
   outcome: Outcome;
   /** One line per violation; empty unless outcome is "violation". */
   problems: string[];
-  /** How the boot got there: the integrity it logged, or the refusal it recovered from. */
+  /** How the boot got there: the integrity it logged (verified, completed-interrupted-write, ...), or the refusal it recovered from. */
   note: string;
 }
 
@@ -59,7 +59,7 @@ export async function checkState(base: Base, program: Program, expectation: Expe
   }
 }
 
-async function judgeRun(base: Base, program: Program, expectation: Expectation, dir: string, run: BootRun, accepted: Buffer | undefined): Promise<Omit<Verdict, "outcome"> & { outcome: Outcome }> {
+async function judgeRun(base: Base, program: Program, expectation: Expectation, dir: string, run: BootRun, accepted: Buffer | undefined): Promise<Verdict> {
   if (run.status === 0) return judgeBoot(expectation, dir, run, accepted);
   if (run.timedOut) return violation("the boot did not finish within its time limit");
   const line = lastLogLine(run);
@@ -77,12 +77,12 @@ async function judgeRun(base: Base, program: Program, expectation: Expectation, 
   return { outcome: problems.length > 0 ? "violation" : "recovered", problems, note: `${line} → ${refusal.recovery.what}` };
 }
 
-function violation(problem: string): { outcome: Outcome; problems: string[]; note: string } {
+function violation(problem: string): Verdict {
   return { outcome: "violation", problems: [problem], note: "" };
 }
 
 /** A boot that exited 0: what it accepted, and what it left for the next reader. */
-function judgeBoot(expectation: Expectation, dir: string, run: BootRun, accepted: Buffer | undefined): { outcome: Outcome; problems: string[]; note: string } {
+function judgeBoot(expectation: Expectation, dir: string, run: BootRun, accepted: Buffer | undefined): Verdict {
   const note = /config: .*\((?:locked|mutable) posture(?:, ([a-z-]+))?\)/.exec(run.stderr)?.[1] ?? (/integrity is not enforced/.test(run.stderr) ? "not-enforced" : "verified");
   if (accepted === undefined) return { outcome: "violation", problems: ["booted without an openclaw.json"], note };
   const outcome = accepted.equals(expectation.oldConfig) ? "old" : accepted.equals(expectation.newConfig) ? "new" : undefined;

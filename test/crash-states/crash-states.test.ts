@@ -10,7 +10,7 @@ import { SHORT, supervisorExecutable } from "./cli.js";
 import { selects, durablePath, targetOf } from "./durable-paths.js";
 import { explore } from "./explorer.js";
 import { FsTree, type Op } from "./fs-tree.js";
-import { crashStates, DEFAULT_MODEL } from "./persistence.js";
+import { crashStates, DEFAULT_MODEL, type CrashState } from "./persistence.js";
 import { REPO } from "./scratch-root.js";
 import { parseStraceLog, StraceLogError } from "./strace-log.js";
 import { traceToOps, type RecordedOp } from "./trace-to-ops.js";
@@ -45,7 +45,7 @@ function recorded(ops: Op[]): RecordedOp[] {
   return ops.map((op, at) => ({ at, op, call: `${op.kind} #${at}`, names: [] }));
 }
 
-function contentsOf(states: ReturnType<typeof crashStates>, path: string): string[] {
+function contentsOf(states: CrashState[], path: string): string[] {
   return [...new Set(states.map((s) => {
     const id = s.tree.resolve(path);
     return id === undefined ? "(absent)" : `${s.tree.node(id).data.toString()} ${s.tree.node(id).mode.toString(8)}`;
@@ -122,20 +122,20 @@ describe("the persistence model", () => {
   const all = () => true;
 
   it("leaves the old or the new file, never a torn one, when the writer fsyncs file and directory", () => {
-    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, Buffer.from("new"), { file: true, dir: true })), all);
+    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, Buffer.from("new"), { file: true, dir: true })), all).states;
     expect(contentsOf(states, "d/f")).toEqual(["new 444", "old 444"]);
     // The temp file may or may not have persisted, with or without its bytes: more states than outcomes.
     expect(states.length).toBeGreaterThan(2);
   });
 
   it("can leave the new name on an empty file when the file fsync before the rename is missing", () => {
-    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, Buffer.from("new"), { file: false, dir: true })), all);
+    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, Buffer.from("new"), { file: false, dir: true })), all).states;
     expect(contentsOf(states, "d/f")).toEqual([" 444", " 600", "new 444", "new 600", "old 444"]);
   });
 
   it("cuts unsynced appends at block boundaries", () => {
     const bytes = Buffer.alloc(10_000, 0x61);
-    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, bytes, { file: false, dir: true })), all);
+    const states = crashStates(smallTree(), recorded(atomicWrite(2, "f", 10, bytes, { file: false, dir: true })), all).states;
     const sizes = new Set(states.map((s) => s.tree.node(s.tree.resolve("d/f")!).data.length));
     expect([...sizes].sort((a, b) => a - b)).toEqual([0, 3, 4096, 8192, 10_000]);
   });
@@ -148,17 +148,24 @@ describe("the persistence model", () => {
         { kind: "fsync", node: 4 },
       ]);
     const gWithOldF = (ops: RecordedOp[]) =>
-      crashStates(smallTree(), ops, all).filter((s) => s.tree.resolve("e/g") !== undefined && s.tree.node(s.tree.resolve("d/f")!).data.toString() === "old");
+      crashStates(smallTree(), ops, all).states.filter((s) => s.tree.resolve("e/g") !== undefined && s.tree.node(s.tree.resolve("d/f")!).data.toString() === "old");
     expect(gWithOldF(writeBoth({ file: true, dir: true }))).toEqual([]);
     const reordered = gWithOldF(writeBoth({ file: true, dir: false }));
     expect(reordered.length).toBeGreaterThan(0);
     expect(reordered[0]!.description).toMatch(/not persisted: .*#4 rename #4/);
   });
 
+  it("refuses, in one line, a crash point with more combinations than its bound instead of sampling", () => {
+    const ops = recorded(atomicWrite(2, "f", 10, Buffer.from("new"), { file: false, dir: false }));
+    expect(() => crashStates(smallTree(), ops, all, { ...DEFAULT_MODEL, maxCombinations: 2 })).toThrow(
+      /^crash point \d+: more than 2 (subsets of \d+ unsynced name operations|combinations of unsynced file contents); raise maxCombinations$/,
+    );
+  });
+
   it("lets a path's own operations vary and persists the others as issued", () => {
     const ops = recorded([...atomicWrite(2, "f", 10, Buffer.from("new"), { file: false, dir: false }), ...atomicWrite(4, "g", 11, Buffer.from("g"), { file: false, dir: false })]);
     for (const r of ops) r.names = [r.at < 4 ? "d/.f.tmp-1-ab" : "e/.g.tmp-1-ab"];
-    const onlyG = crashStates(smallTree(), ops, (r) => r.names[0]!.startsWith("e/"));
+    const onlyG = crashStates(smallTree(), ops, (r) => r.names[0]!.startsWith("e/")).states;
     expect(contentsOf(onlyG, "d/f")).toEqual(["new 444"]);
     expect(contentsOf(onlyG, "e/g").length).toBeGreaterThan(2);
   });

@@ -41,6 +41,8 @@ export interface PathResult {
   path: string;
   states: number;
   outcomes: Record<Outcome, number>;
+  /** Boots that first completed or rolled back an interrupted config write. */
+  finished: number;
   violations: Violation[];
 }
 
@@ -96,9 +98,10 @@ async function exploreScenario(
     rmSync(dir, { recursive: true, force: true });
   }
   const expectation = expectationOf(recording, scenario.posture);
-  const perPath = paths.map((path) => ({ path, states: crashStates(recording.pre, recording.ops, (op) => selects(path, op), options.model) }));
+  const perPath = paths.map((path) => ({ path, ...crashStates(recording.pre, recording.ops, (op) => selects(path, op), options.model) }));
   const distinct = new Map<string, CrashState>();
   for (const { states } of perPath) for (const state of states) if (!distinct.has(state.digest)) distinct.set(state.digest, state);
+  const largest = Math.max(0, ...perPath.map((p) => p.largestPoint));
   const verdicts = new Map<string, Verdict>();
   const queue = [...distinct.values()];
   await pool(queue, options.concurrency, async (state, i) => {
@@ -106,16 +109,18 @@ async function exploreScenario(
   });
   counter.boots += queue.length;
   options.progress(
-    `${program.name} / ${scenario.name}: ${recording.ops.length} operations recorded, ${distinct.size} distinct crash states booted in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `${program.name} / ${scenario.name}: ${recording.ops.length} operations recorded, at most ${largest} combinations at one crash point, ` +
+      `${distinct.size} distinct crash states booted in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   return perPath.map(({ path, states }) => summarise(program.name, scenario.name, path.name, states, verdicts));
 }
 
 function summarise(program: string, scenario: string, path: string, states: CrashState[], verdicts: Map<string, Verdict>): PathResult {
-  const result: PathResult = { program, scenario, path, states: states.length, outcomes: { old: 0, new: 0, recovered: 0, violation: 0 }, violations: [] };
+  const result: PathResult = { program, scenario, path, states: states.length, outcomes: { old: 0, new: 0, recovered: 0, violation: 0 }, finished: 0, violations: [] };
   for (const state of states) {
     const verdict = verdicts.get(state.digest)!;
     result.outcomes[verdict.outcome]++;
+    if (/interrupted-write/.test(verdict.note)) result.finished++;
     if (verdict.outcome === "violation") result.violations.push({ state: state.description, problems: verdict.problems });
   }
   return result;

@@ -57,23 +57,36 @@ interface Choice<T> {
   lost: string;
 }
 
+export interface Exploration {
+  /** Distinct states, each with the first crash point that leaves it. */
+  states: CrashState[];
+  crashPoints: number;
+  /** Combinations of unsynced work tried at the busiest crash point (before duplicates were dropped). */
+  largestPoint: number;
+}
+
 /** Every distinct state a crash can leave while `selected` operations follow the model. */
 export function crashStates(
   pre: FsTree,
   ops: readonly RecordedOp[],
   selected: (op: RecordedOp) => boolean,
   options: ModelOptions = DEFAULT_MODEL,
-): CrashState[] {
+): Exploration {
   const model = new Model(pre, ops, selected, options);
   const states = new Map<string, CrashState>();
   const chosen = ops.filter((r) => selected(r) && r.op.kind !== "fsync" && r.op.kind !== "sync");
-  if (chosen.length === 0) return [];
+  const exploration: Exploration = { states: [], crashPoints: 0, largestPoint: 0 };
+  if (chosen.length === 0) return exploration;
   const last = chosen.at(-1)!.at;
+  // From just before the path's first operation until all of it is durable (or the run ends).
   for (let k = chosen[0]!.at; k <= ops.length; k++) {
-    const volatile = model.statesAt(k, states);
-    if (k > last && !volatile) break;
+    const { unsynced, combinations } = model.statesAt(k, states);
+    exploration.crashPoints++;
+    exploration.largestPoint = Math.max(exploration.largestPoint, combinations);
+    if (k > last && !unsynced) break;
   }
-  return [...states.values()];
+  exploration.states = [...states.values()];
+  return exploration;
 }
 
 class Model {
@@ -114,14 +127,15 @@ class Model {
     return dirsOf(r.op as EntryOp).every((dir) => this.lastBarrier(dir, k) > r.at);
   }
 
-  /** Adds the states of crash point k to `into`; returns whether any selected work was unsynced. */
-  statesAt(k: number, into: Map<string, CrashState>): boolean {
+  /** Adds the states of crash point k to `into`: whether any selected work was unsynced, and how many combinations it had. */
+  statesAt(k: number, into: Map<string, CrashState>): { unsynced: boolean; combinations: number } {
     const issued = this.ops.slice(0, k);
     // What an operation of another path needs persists with it: that path is synchronous here.
     const forced = new Set(issued.filter((r) => isEntry(r.op) && !this.selected(r)).flatMap((r) => this.entryDeps.get(r.at) ?? []));
     const volatile = issued.filter((r) => isEntry(r.op) && this.selected(r) && !forced.has(r.at) && !this.entryDurable(r, k));
     const subsets = this.closedSubsets(volatile, k);
     let unsynced = volatile.length > 0;
+    let combinations = 0;
     for (const subset of subsets) {
       const tree = this.pre.clone();
       for (const r of issued) {
@@ -134,6 +148,7 @@ class Model {
       const inodes = this.inodeChoices(tree, k);
       if (inodes.some((c) => c.length > 1)) unsynced = true;
       for (const combination of product(inodes, this.options.maxCombinations, k)) {
+        combinations++;
         const state = tree.clone();
         for (const apply of combination) apply.value(state);
         const digest = state.digest();
@@ -143,7 +158,7 @@ class Model {
         into.set(digest, { tree: state, digest, after: k, description: `${where}; ${lost.length === 0 ? "everything issued persisted" : `not persisted: ${lost.join("; ")}`}` });
       }
     }
-    return unsynced;
+    return { unsynced, combinations };
   }
 
   /** Subsets of the volatile name operations that hold every dependency they need. */

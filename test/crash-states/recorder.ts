@@ -29,7 +29,7 @@ export async function recordBoot(base: Base, stateDir: string, program: Program,
   try {
     const run = await bootOn(base, stateDir, program, { posture, straceLog: log, timeoutMs: 120_000 });
     if (run.status !== 0) throw new RecordingError(`the recorded boot of ${program.name} exited with ${run.status}: ${lastLogLine(run)}`);
-    const calls = parseStraceLog(readFileSync(log, "utf8"));
+    const calls = parseStraceLog(readFileSync(log, "utf8"), base.root);
     const { ops, final } = traceToOps(calls, { rootPath: base.root, pre, umask: 0o022, cwd: "/", uid: 0, gid: 0 });
     const post = snapshot(stateDir);
     const difference = final.difference(post);

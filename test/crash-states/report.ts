@@ -4,6 +4,11 @@
 import type { ExploreResult, PathResult, Violation } from "./explorer.js";
 
 const SHOWN_VIOLATIONS = 20;
+const LEGEND = [
+  "old / new: booted with the config from before the recorded boot / the one it wrote (with a fresh token either way);",
+  "recovered: refused in a documented way and booted after that recovery; finished: boots that first completed or",
+  "rolled back an interrupted config write. A state several paths share is booted once and counted in each.",
+].join("\n");
 const SHOWN_PER_BROKEN_WRITER = 3;
 
 export interface Totals {
@@ -23,12 +28,12 @@ export function totals(result: ExploreResult): Totals {
 }
 
 export function summaryLine(t: Totals): string {
-  return `${t.states.toLocaleString("en-US")} crash states, ${t.violations} violations; broken writers caught: ${t.caught} of ${t.writers}`;
+  return `${t.states} crash states, ${t.violations} violations; broken writers caught: ${t.caught} of ${t.writers}`;
 }
 
 export function report(result: ExploreResult, seconds: number): string[] {
   const t = totals(result);
-  const lines = ["", table(result.real), ""];
+  const lines = ["", table(result.real), LEGEND, ""];
   const violations = result.real.flatMap((r) => r.violations.map((v) => ({ where: `${r.scenario} / ${r.path}`, ...v })));
   if (violations.length === 0) lines.push("Violations of the supervisor: none");
   else {
@@ -48,8 +53,8 @@ export function report(result: ExploreResult, seconds: number): string[] {
 }
 
 function table(results: readonly PathResult[]): string {
-  const header = ["program", "scenario", "path", "states", "old", "new", "recovered", "violations"];
-  const rows = results.map((r) => [r.program, r.scenario, r.path, r.states, r.outcomes.old, r.outcomes.new, r.outcomes.recovered, r.outcomes.violation].map(String));
+  const header = ["program", "scenario", "path", "states", "old", "new", "recovered", "violations", "finished"];
+  const rows = results.map((r) => [r.program, r.scenario, r.path, r.states, r.outcomes.old, r.outcomes.new, r.outcomes.recovered, r.outcomes.violation, r.finished].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const format = (row: string[]) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   return [format(header), ...rows.map(format)].join("\n");

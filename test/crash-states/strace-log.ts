@@ -27,8 +27,11 @@ const UNFINISHED = " <unfinished ...>";
 const RESUMED = /^<\.\.\. ([\w]+) resumed>(.*)$/;
 const RESULT = /^=\s+(-?\d+|0x[0-9a-f]+|\?)(?:\s+(E[A-Z0-9]+)\b.*?)?(?:\s+\/\* (\d+) in strace's PID NS \*\/)?(?:\s+\(.*\))?\s*$/;
 
-/** Every completed call of the log, in the order they returned. Throws on a line it cannot read. */
-export function parseStraceLog(text: string): Syscall[] {
+/**
+ * Every completed call of the log, in the order they returned. Throws on a line it cannot
+ * read. `root`, when given, is left out of the paths in each call's text.
+ */
+export function parseStraceLog(text: string, root?: string): Syscall[] {
   const calls: Syscall[] = [];
   const pending = new Map<number, string>();
   const lines = text.split("\n");
@@ -51,12 +54,12 @@ export function parseStraceLog(text: string): Syscall[] {
       pending.set(tid, body.slice(0, -UNFINISHED.length));
       continue;
     }
-    calls.push(parseCall(tid, body, i + 1));
+    calls.push(parseCall(tid, body, i + 1, root));
   }
   return calls;
 }
 
-function parseCall(tid: number, body: string, line: number): Syscall {
+function parseCall(tid: number, body: string, line: number, root: string | undefined): Syscall {
   const open = body.indexOf("(");
   const name = body.slice(0, open);
   if (open <= 0 || !/^\w+$/.test(name)) throw new StraceLogError(`strace log line ${line}: expected a call, got ${JSON.stringify(body.slice(0, 80))}`);
@@ -66,7 +69,7 @@ function parseCall(tid: number, body: string, line: number): Syscall {
   if (result === null) throw new StraceLogError(`strace log line ${line}: cannot read the result of ${name}: ${JSON.stringify(body.slice(close + 1, close + 80))}`);
   const value = result[1] === "?" ? undefined : Number(result[1]);
   const child = result[3] === undefined ? undefined : Number(result[3]);
-  const call: Syscall = { line, tid, name, args, result: child ?? value, text: shorten(`${name}(${args.join(", ")}) = ${result[1]}`) };
+  const call: Syscall = { line, tid, name, args, result: child ?? value, text: shorten(`${name}(${args.join(", ")}) = ${result[1]}`, root) };
   if (result[2] !== undefined) call.errno = result[2];
   return call;
 }
@@ -152,10 +155,12 @@ export function structField(arg: string | undefined, key: string): string | unde
   return new RegExp(`(?:^|[{ ,])${key}=([^,}]+)`).exec(arg ?? "")?.[1];
 }
 
-/** Decoded strings in the text, each cut to 40 characters, so a report stays one line. */
-function shorten(text: string): string {
+/** Decoded strings in the text, the root left out of paths, each cut to 40 characters, so a report stays one line. */
+function shorten(text: string, root: string | undefined): string {
   return text.replace(/"((?:\\x[0-9a-f]{2})*)"/g, (_, hex: string) => {
-    const decoded = Buffer.from(hex.replace(/\\x/g, ""), "hex").toString("utf8");
+    let decoded = Buffer.from(hex.replace(/\\x/g, ""), "hex").toString("utf8");
+    if (root !== undefined && decoded === root) decoded = "/";
+    else if (root !== undefined && decoded.startsWith(`${root}/`)) decoded = decoded.slice(root.length);
     return JSON.stringify(decoded.length > 40 ? `${decoded.slice(0, 40)}…` : decoded);
   });
 }
