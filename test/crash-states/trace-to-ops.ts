@@ -112,6 +112,13 @@ class Interpreter {
   step(call: Syscall): void {
     this.call = call;
     const proc = this.proc(call.tid);
+    if (this.descriptorCall(proc, call) !== false) return;
+    if (this.nameCall(proc, call) !== false) return;
+    this.processCall(proc, call);
+  }
+
+  /** Calls on descriptors and file contents; false when the call is none of them. */
+  private descriptorCall(proc: Proc, call: Syscall): void | false {
     const a = call.args;
     const result = call.result!;
     switch (call.name) {
@@ -169,6 +176,15 @@ class Interpreter {
           throw new TraceError("inode flags (chattr) are not modeled: run the boot without CAP_LINUX_IMMUTABLE");
         });
         return;
+      default:
+        return false;
+    }
+  }
+
+  /** Calls on names, modes and owners; false when the call is none of them. */
+  private nameCall(proc: Proc, call: Syscall): void | false {
+    const a = call.args;
+    switch (call.name) {
       case "rename":
         return this.rename(proc, AT_FDCWD, a[0], AT_FDCWD, a[1], undefined);
       case "renameat":
@@ -213,7 +229,7 @@ class Interpreter {
         }
         return this.onPath(proc, parseNumber(a[0]), a[1], (node, rel) => this.emit({ kind: "attr", node, ...owner(a[2], a[3]) }, [rel]));
       default:
-        return this.processCall(proc, call);
+        return false;
     }
   }
 
