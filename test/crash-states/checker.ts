@@ -144,8 +144,9 @@ export function onDiskProblems(state: FsTree, expectation: Expectation): string[
     const id = state.resolve(path);
     const node = id === undefined ? undefined : state.node(id);
     if (!versions.some((v) => sameVersion(node, v))) {
-      const whole = versions.filter((v) => !v.absent).map((v) => (v.absent ? 0 : v.data.length));
-      problems.push(`torn file: ${path} is a ${describe(node)}, none of its whole versions (${whole.join(", ") || "none"} bytes${versions.some((v) => v.absent) ? ", or absent" : ""})`);
+      const sizes = [...new Set(versions.flatMap((v) => (v.absent ? [] : [v.data.length])))];
+      const whole = [...(sizes.length > 0 ? [`${sizes.join(" or ")} bytes`] : []), ...(versions.some((v) => v.absent) ? ["absent"] : [])];
+      problems.push(`torn file: ${path} is a ${describe(node)}, none of its whole versions (${whole.join(", or ")})`);
     }
   }
   const token = fileAt(state, TOKEN);

@@ -60,7 +60,6 @@ interface Choice<T> {
 export interface Exploration {
   /** Distinct states, each with the first crash point that leaves it. */
   states: CrashState[];
-  crashPoints: number;
   /** Combinations of unsynced work tried at the busiest crash point (before duplicates were dropped). */
   largestPoint: number;
 }
@@ -75,13 +74,12 @@ export function crashStates(
   const model = new Model(pre, ops, selected, options);
   const states = new Map<string, CrashState>();
   const chosen = ops.filter((r) => selected(r) && r.op.kind !== "fsync" && r.op.kind !== "sync");
-  const exploration: Exploration = { states: [], crashPoints: 0, largestPoint: 0 };
+  const exploration: Exploration = { states: [], largestPoint: 0 };
   if (chosen.length === 0) return exploration;
   const last = chosen.at(-1)!.at;
   // From just before the path's first operation until all of it is durable (or the run ends).
   for (let k = chosen[0]!.at; k <= ops.length; k++) {
     const { unsynced, combinations } = model.statesAt(k, states);
-    exploration.crashPoints++;
     exploration.largestPoint = Math.max(exploration.largestPoint, combinations);
     if (k > last && !unsynced) break;
   }

@@ -15,11 +15,11 @@ export interface RecordedOp {
   op: Op;
   /** The system call it came from, shortened, for reports. */
   call: string;
-  /** The root-relative paths it names (an inode operation: the name the file was opened by). */
+  /** The root-relative paths it names (an operation on an inode: the file's name at that moment). */
   names: string[];
 }
 
-export interface Recording {
+export interface Replay {
   ops: RecordedOp[];
   /** The tree after every operation. */
   final: FsTree;
@@ -64,7 +64,7 @@ export interface Start {
 }
 
 /** Replays the calls; throws TraceError naming the log line of a call it cannot model. */
-export function traceToOps(calls: readonly Syscall[], start: Start): Recording {
+export function traceToOps(calls: readonly Syscall[], start: Start): Replay {
   const interpreter = new Interpreter(start);
   for (const call of calls) {
     if (call.errno !== undefined || call.result === undefined || call.result < 0) continue;
