@@ -26,7 +26,7 @@ import { withPort, type Settings } from "./shared/settings.js";
 import type { ControlHandler } from "./supervise/control-contract.js";
 import type { GatewayDriver } from "./supervise/gateway-driver.js";
 import { readIdentity } from "./supervise/identity.js";
-import type { MachineConfig } from "./supervise/gateway-machine.js";
+import { HANDOFF_TIMEOUT_MS, type MachineConfig } from "./supervise/gateway-machine.js";
 
 export function bootSandbox(options: BootOptions): void {
   let prepared;
@@ -60,9 +60,10 @@ function runOneShot({ addon, plan, settings, dropsApplied }: PreparedOneShot): v
 
 async function serveGateway(prepared: PreparedGateway): Promise<void> {
   // Loaded before anything is wired, so that from the first signal handler on all is synchronous.
-  const [{ GatewayDriver, gatewayStateFile }, { readPortProtection }, { startControlServer }, { controlSocketPath }] = await Promise.all([
+  const [{ GatewayDriver, gatewayStateFile }, { readPortProtection }, { RestartHandoff }, { startControlServer }, { controlSocketPath }] = await Promise.all([
     import("./supervise/gateway-driver.js"),
     import("./supervise/port-guard.js"),
+    import("./supervise/restart-handoff.js"),
     import("./control/server.js"),
     import("./control/protocol.js"),
   ]);
@@ -75,10 +76,16 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
       log(`launch: gateway pid ${pid} as ${prepared.gatewayName}`);
       return prepared.rootMode ? reportChildCapabilities("gateway", pid, prepared.gatewayCaps) : Promise.resolve([]);
     },
+    restartHandoff: prepared.handoffLaunch && new RestartHandoff(prepared.handoffLaunch, HANDOFF_TIMEOUT_MS),
     gatewayUid: prepared.gatewayUid,
     killStraysByUid: prepared.rootMode,
     port: settings.gatewayPort,
-    healthUrl: withPort(settings.healthUrl, settings.gatewayPort),
+    urls: {
+      health: withPort(settings.healthUrl, settings.gatewayPort),
+      liveness: withPort(settings.livenessUrl, settings.gatewayPort),
+      startup: withPort(settings.startupUrl, settings.gatewayPort),
+      readiness: withPort(settings.readinessUrl, settings.gatewayPort),
+    },
     healthMode: settings.healthMode,
     machine: machineConfig(settings),
     probeTimeoutMs: settings.probeTimeoutSeconds * 1000,
@@ -92,7 +99,7 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
   const handler: ControlHandler = {
     restart: (request, progress) => driver.restart(request, progress),
     startIfStopped: (request, progress) => driver.startIfStopped(request, progress),
-    stop: (progress, from) => driver.stop(progress, from),
+    stop: (progress, from, drainMs) => driver.stop(progress, from, drainMs),
     status: () => ({ ...driver.status(), port: readPortProtection(settings.gatewayPort) }),
   };
   // Without the socket, HUP still restarts the gateway.
@@ -133,9 +140,9 @@ class GatewayPid1 {
   private async shutdown(signal: NodeJS.Signals): Promise<void> {
     this.shuttingDown = true;
     log(`received ${signal}: stopping the gateway (grace ${this.settings.stopGraceSeconds}s)`);
-    let status: Awaited<ReturnType<GatewayDriver["shutdown"]>> = undefined;
+    let stopped: Awaited<ReturnType<GatewayDriver["shutdown"]>> = undefined;
     try {
-      status = await this.driver.shutdown();
+      stopped = await this.driver.shutdown();
     } catch (error) {
       log(`internal error stopping the gateway: ${errorMessage(error)}; killing everything`);
     }
@@ -143,7 +150,10 @@ class GatewayPid1 {
     contained("removing the token file", () => removeTokenFile(this.settings));
     this.skeleton.killAllOthers();
     this.skeleton.reaper.reapNow();
-    exitWith(status ? shellStatus(status) : 128 + constants.signals[signal], "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
+    // The gateway's own status when it stopped by itself; 128 + the signal PID 1 received when
+    // there was none, or when PID 1 had to kill it: 137 stays what a kill from outside means.
+    const status = stopped?.status !== undefined && !stopped.forced ? shellStatus(stopped.status) : 128 + constants.signals[signal];
+    exitWith(status, "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
   }
 }
 
@@ -185,5 +195,8 @@ function machineConfig(settings: Settings): MachineConfig {
     unhealthyThreshold: settings.unhealthyThreshold,
     probationMs: settings.probationSeconds * 1000,
     probationMaxMs: settings.probationMaxSeconds * 1000,
+    stopGraceMs: settings.stopGraceSeconds * 1000,
+    restartDrainMs: settings.restartDrainSeconds * 1000,
+    restartHandoff: settings.gatewayRestarts === "handoff",
   };
 }

@@ -14,7 +14,8 @@ import { exitWith, STATUS } from "../init/exit.js";
 import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
 import type { PreparedLaunch } from "../supervise/gateway-driver.js";
-import { SUPERVISED_GATEWAY_ENV } from "../supervise/openclaw-contract.js";
+import { supervisedGatewayEnv } from "../supervise/openclaw-contract.js";
+import type { Launch } from "../init/init-loop.js";
 import { readPortProtection } from "../supervise/port-guard.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
@@ -56,6 +57,8 @@ export interface PreparedGateway {
   gatewayCaps: CapabilityName[];
   /** The first call returns the launch the chain has just prepared; every later one prepares afresh. */
   prepareLaunch: () => PreparedLaunch;
+  /** The gateway's restart-handoff command with `args`, as the gateway user in its environment (gatewayRestarts handoff). */
+  handoffLaunch: ((args: string[]) => Launch) | undefined;
   supervisorKept: string[];
 }
 
@@ -111,6 +114,10 @@ export function prepareBoot(options: BootOptions): PreparedBoot {
     gatewayName: users.gateway?.name ?? `uid ${process.getuid!()}`,
     gatewayCaps,
     prepareLaunch: relaunchPreparer(gatewayPlan, chain.settings, paths, owner, dropsApplied),
+    handoffLaunch:
+      chain.settings.gatewayRestarts === "handoff"
+        ? (args) => buildLaunch({ ...gatewayPlan, command: [...chain.settings.restartHandoffCommand, ...args] }, process.env, dropsApplied)
+        : undefined,
     supervisorKept: chain.supervisorKept,
   };
 }
@@ -245,7 +252,7 @@ function planGateway(chain: Chain, users: Users, nodeOptions: string, token: str
     setpriv: users.setpriv,
     nodeOptions,
     // The guards act only where the marker is; a respawned gateway would run unguarded.
-    extraEnv: { [GATEWAY_MARKER]: "1", ...SUPERVISED_GATEWAY_ENV, ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+    extraEnv: { [GATEWAY_MARKER]: "1", ...supervisedGatewayEnv(settings.gatewayRestarts), ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
     ambient: gatewayCaps,
   };

@@ -11,7 +11,7 @@ import { exitWith, STATUS } from "../init/exit.js";
 import { MAX_FROM_CHARS, type ControlResult, type FailedLayer, type StatusReport } from "../supervise/control-contract.js";
 import { parseCommandLine, render, usageError, type CommandLine, type OptionValues, type UsageError } from "../shared/command-line.js";
 import { errorMessage, errorReason } from "../shared/errors.js";
-import { formatDuration, singleLine } from "../shared/format.js";
+import { formatDuration, parseDuration, singleLine } from "../shared/format.js";
 import { fdOutput, type Output } from "../shared/output.js";
 import { loadSettings, SettingsError, supervisorUid } from "../shared/settings.js";
 import { DEFAULT_RESTART_SECONDS, MAX_RESTART_SECONDS, SUPERVISOR_PROGRAM } from "../shared/supervisor-spec.js";
@@ -35,8 +35,10 @@ export interface CommandIO {
   lockPath: string;
   stdout: Output;
   stderr: Output;
-  /** The supervisor's SIGTERM-to-SIGKILL grace: a restart or stop may take that long to answer. */
+  /** The supervisor's short SIGTERM-to-SIGKILL grace (--force). */
   stopGraceMs: number;
+  /** Its drain budget of a requested restart or stop, when the request names none. */
+  restartDrainMs: number;
   /** proper-lockfile tuning of the restart lock; tests shorten it. */
   lock?: LockTuning;
 }
@@ -52,15 +54,20 @@ export interface LockTuning {
 
 export const DEFAULT_LOCK: LockTuning = { staleMs: 15_000, updateMs: 5_000, retryMs: 250 };
 export { DEFAULT_RESTART_SECONDS };
-/** Time the supervisor gets beyond the request's own budget and the stop grace to answer. */
+/** Time the supervisor gets beyond the request's own budget and the drain to answer. */
 export const ANSWER_MARGIN_MS = 15_000;
+/** The longest drain a request may ask for: as long as a request may wait at all. */
+const MAX_WAIT_MS = 3_600_000;
+
+/** A request's drain budget: --wait DURATION, --force (the short stop grace), or the configured one. */
+export type Drain = { kind: "wait"; ms: number } | { kind: "force" } | { kind: "default" };
 
 export type ParsedCommand =
-  | { command: "restart"; timeoutMs: number; json: boolean; expect?: { pid: number; startTime: number }; from?: string }
+  | { command: "restart"; timeoutMs: number; json: boolean; drain: Drain; expect?: { pid: number; startTime: number }; from?: string }
   | { command: "start"; timeoutMs: number; json: boolean; from?: string }
   | { command: "status"; json: boolean }
-  | { command: "health"; json: boolean }
-  | { command: "stop"; json: boolean; from?: string };
+  | { command: "health"; json: boolean; ready: boolean }
+  | { command: "stop"; json: boolean; drain: Drain; from?: string };
 
 export type ParseOutcome = { kind: "run"; parsed: ParsedCommand } | { kind: "help" } | UsageError;
 
@@ -71,8 +78,12 @@ function positiveInteger(value: string): number | undefined {
 
 /** Pure: the typed request of a parsed control command line, or the usage error of a bad value. */
 export function controlRequestOf(command: ControlCommandName, options: OptionValues, json: boolean): ParsedCommand | UsageError {
-  if (command !== "restart" && command !== "start") return { command, json } as ParsedCommand;
   const bad = (message: string) => usageError(command, message, json);
+  if (command === "status") return { command, json };
+  if (command === "health") return { command, json, ready: options.ready === true };
+  const drain = drainOf(options);
+  if (typeof drain === "string") return bad(drain);
+  if (command === "stop") return { command, json, drain };
   let seconds = DEFAULT_RESTART_SECONDS;
   if (typeof options.timeout === "string") {
     const n = positiveInteger(options.timeout);
@@ -85,7 +96,7 @@ export function controlRequestOf(command: ControlCommandName, options: OptionVal
   const pidText = options["expect-pid"];
   const startText = options["expect-start-time"];
   if (typeof pidText !== typeof startText) return bad("--expect-pid and --expect-start-time go together");
-  const parsed: ParsedCommand = { command, timeoutMs: seconds * 1000, json };
+  const parsed: ParsedCommand = { command, timeoutMs: seconds * 1000, json, drain };
   if (typeof pidText === "string" && typeof startText === "string") {
     const pid = positiveInteger(pidText);
     if (pid === undefined) return bad(`--expect-pid '${pidText}': expected a process id (a positive integer)`);
@@ -94,6 +105,24 @@ export function controlRequestOf(command: ControlCommandName, options: OptionVal
     parsed.expect = { pid, startTime };
   }
   return parsed;
+}
+
+/** Pure: --wait DURATION or --force as a drain budget, or why the value is not one. */
+function drainOf(options: OptionValues): Drain | string {
+  if (options.force === true) return { kind: "force" };
+  if (typeof options.wait !== "string") return { kind: "default" };
+  const ms = parseDuration(options.wait);
+  if (ms === undefined || ms <= 0 || ms > MAX_WAIT_MS) {
+    return `--wait '${options.wait}': expected a duration above 0 and up to 1h, e.g. 30s, 5m30s or milliseconds`;
+  }
+  return { kind: "wait", ms };
+}
+
+/** The drain budget in milliseconds a request asks for, and what to send for it. */
+function drainMsOf(drain: Drain, io: CommandIO): { ms: number; sent?: number } {
+  if (drain.kind === "wait") return { ms: drain.ms, sent: drain.ms };
+  if (drain.kind === "force") return { ms: io.stopGraceMs, sent: io.stopGraceMs };
+  return { ms: io.restartDrainMs };
 }
 
 /** Pure: the command line of one control command, or why it is a usage error. */
@@ -204,11 +233,19 @@ async function askUnderLock(parsed: Extract<ParsedCommand, { command: "restart" 
   try {
     const timeoutMs = Math.max(1, deadline - Date.now());
     const from = parsed.from !== undefined ? { from: parsed.from } : {};
-    const req =
-      parsed.command === "start"
-        ? { op: "start" as const, timeoutMs, ...from }
-        : { op: "restart" as const, timeoutMs, ...(parsed.expect ? { expect: parsed.expect } : {}), ...from };
-    return resultOf(await request(io.socketPath, req, progress, timeoutMs + io.stopGraceMs + ANSWER_MARGIN_MS));
+    if (parsed.command === "start") {
+      const req = { op: "start" as const, timeoutMs, ...from };
+      return resultOf(await request(io.socketPath, req, progress, timeoutMs + io.restartDrainMs + ANSWER_MARGIN_MS));
+    }
+    const drain = drainMsOf(parsed.drain, io);
+    const req = {
+      op: "restart" as const,
+      timeoutMs,
+      ...(parsed.expect ? { expect: parsed.expect } : {}),
+      ...(drain.sent !== undefined ? { drainMs: drain.sent } : {}),
+      ...from,
+    };
+    return resultOf(await request(io.socketPath, req, progress, timeoutMs + drain.ms + ANSWER_MARGIN_MS));
   } finally {
     await held.release().catch(() => {});
   }
@@ -248,8 +285,9 @@ async function restart(parsed: Extract<ParsedCommand, { command: "restart" }>, i
 
 async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: CommandIO): Promise<number> {
   const progress = parsed.json ? () => {} : (message: string) => io.stderr.write(`stop: ${singleLine(message)}\n`);
-  const req = { op: "stop" as const, ...(parsed.from !== undefined ? { from: parsed.from } : {}) };
-  const result = resultOf(await request(io.socketPath, req, progress, io.stopGraceMs + ANSWER_MARGIN_MS));
+  const drain = drainMsOf(parsed.drain, io);
+  const req = { op: "stop" as const, ...(parsed.from !== undefined ? { from: parsed.from } : {}), ...(drain.sent !== undefined ? { drainMs: drain.sent } : {}) };
+  const result = resultOf(await request(io.socketPath, req, progress, drain.ms + ANSWER_MARGIN_MS));
   if (result.ok) {
     io.stdout.write(parsed.json ? `${JSON.stringify({ ok: true })}\n` : "stopped\n");
     return EXIT.ok;
@@ -281,18 +319,24 @@ async function health(parsed: Extract<ParsedCommand, { command: "health" }>, io:
   if ("ok" in report) return reportFailure("health", report, parsed.json, io);
   // Healthy means a proven gateway process: a report without one is not healthy, whatever it says.
   const healthy = report.state === "healthy" && report.gateway !== null;
+  const ready = healthy && report.readiness?.ready === true;
+  const good = parsed.ready ? ready : healthy;
   if (parsed.json) {
-    // ok: an answer came; healthy: what the exit status says.
-    const answer = { ok: true, healthy, state: report.state, pid: report.gateway?.pid ?? null, detail: report.detail };
+    // ok: an answer came; healthy (and ready): what the exit status says.
+    const answer = { ok: true, healthy, ready, readiness: report.readiness, state: report.state, pid: report.gateway?.pid ?? null, detail: report.detail };
     io.stdout.write(`${JSON.stringify(answer)}\n`);
-    return healthy ? EXIT.ok : EXIT.failed;
+    return good ? EXIT.ok : EXIT.failed;
   }
-  if (healthy) {
-    io.stdout.write(`healthy: gateway pid ${report.gateway!.pid}\n`);
-    return EXIT.ok;
+  if (!healthy) {
+    io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${singleLine(report.detail)}` : ""}\n`);
+    return EXIT.failed;
   }
-  io.stdout.write(`not healthy: ${report.state}${report.detail ? `: ${singleLine(report.detail)}` : ""}\n`);
-  return EXIT.failed;
+  if (parsed.ready && !ready) {
+    io.stdout.write(`healthy but not ready: gateway pid ${report.gateway!.pid}, readiness ${readinessText(report.readiness)}\n`);
+    return EXIT.failed;
+  }
+  io.stdout.write(`${parsed.ready ? "ready" : "healthy"}: gateway pid ${report.gateway!.pid}\n`);
+  return EXIT.ok;
 }
 
 function capabilityList(list: string[] | null): string {
@@ -300,11 +344,25 @@ function capabilityList(list: string[] | null): string {
   return list.length === 0 ? "none" : list.join(", ");
 }
 
+function readinessText(readiness: StatusReport["readiness"]): string {
+  if (readiness === null) return "unknown (no readiness probe answer)";
+  if (readiness.ready) return "ready";
+  return `not ready (failing: ${readiness.failing.length > 0 ? readiness.failing.join(", ") : "nothing named"})`;
+}
+
+/** The state as people read it: what a restarting or stopping gateway is doing. */
+function stateText(report: StatusReport): string {
+  if (report.state === "restarting") return "restarting (in process)";
+  if (report.state === "stopping" && report.drain !== null) return `stopping (draining, ${report.drain.secondsLeft} s left)`;
+  return report.state;
+}
+
 /** Pure: the human form of a status report, one aligned "name  value" line per fact. */
 export function formatStatus(report: StatusReport): string {
   const { gateway, lastExit } = report;
   const rows: Array<[string, string]> = [
-    ["state", report.state],
+    ["state", stateText(report)],
+    ["readiness", report.state === "healthy" ? readinessText(report.readiness) : "-"],
     ["gateway", gateway ? `pid ${gateway.pid} (start time ${gateway.startTime}, uid ${gateway.uid})` : "none"],
     ["uptime", gateway ? `${formatDuration(gateway.uptimeSeconds)} (since ${gateway.startedAt})` : "-"],
     ["restarts", `${report.restarts} (crashes: ${report.crashes}, failed boots: ${report.failedBoots})`],
@@ -407,6 +465,7 @@ async function main(command: ControlCommandName, line: Extract<CommandLine, { ki
     stdout,
     stderr,
     stopGraceMs: settings.stopGraceSeconds * 1000,
+    restartDrainMs: settings.restartDrainSeconds * 1000,
   };
   const parsed = outcome.parsed;
   if (parsed.command === "restart" || parsed.command === "start" || parsed.command === "stop") parsed.from = describeCaller(command, process.argv.slice(3));

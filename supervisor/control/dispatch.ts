@@ -27,14 +27,16 @@ export function dispatch(handler: ControlHandler, request: ControlRequest, progr
         return Promise.resolve(failure("unavailable", `the supervisor failed to report its status: ${firstLine(error)}`));
       }
     case "restart": {
-      const { timeoutMs, expect, from } = request;
-      return outcome(() => handler.restart({ timeoutMs, ...(expect ? { expect } : {}), ...(from !== undefined ? { from } : {}) }, progress));
+      const { timeoutMs, expect, from, drainMs } = request;
+      return outcome(() =>
+        handler.restart({ timeoutMs, ...(expect ? { expect } : {}), ...(from !== undefined ? { from } : {}), ...(drainMs !== undefined ? { drainMs } : {}) }, progress),
+      );
     }
     case "start": {
       const { timeoutMs, from } = request;
       return outcome(() => handler.startIfStopped({ timeoutMs, ...(from !== undefined ? { from } : {}) }, progress));
     }
     case "stop":
-      return outcome(() => handler.stop(progress, request.from));
+      return outcome(() => handler.stop(progress, request.from, request.drainMs));
   }
 }

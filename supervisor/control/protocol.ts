@@ -10,11 +10,11 @@ export type ControlOp = "restart" | "start" | "status" | "health" | "stop";
 
 /** `from` says who asks (the exec'd command), for the supervisor's log: the audit trail. */
 export type ControlRequest =
-  | { op: "restart"; timeoutMs: number; expect?: { pid: number; startTime: number }; from?: string }
+  | { op: "restart"; timeoutMs: number; expect?: { pid: number; startTime: number }; from?: string; drainMs?: number }
   | { op: "start"; timeoutMs: number; from?: string }
   | { op: "status" }
   | { op: "health" }
-  | { op: "stop"; from?: string };
+  | { op: "stop"; from?: string; drainMs?: number };
 
 /** The one final line: an outcome (restart, stop, any failure) or a report (status, health). */
 export type FinalMessage = { result: ControlResult } | { status: StatusReport };
@@ -31,6 +31,15 @@ export const MAX_CONNECTIONS = 32;
 export const MAX_TIMEOUT_MS = 3_600_000;
 
 const OPS: readonly ControlOp[] = ["restart", "start", "status", "health", "stop"];
+
+/** The keys each op takes, and how a refusal says so. */
+const KEYS: Record<ControlOp, { keys: readonly string[]; takes: string }> = {
+  restart: { keys: ["op", "timeoutMs", "expect", "from", "drainMs"], takes: "op, timeoutMs and optionally expect, from and drainMs" },
+  start: { keys: ["op", "timeoutMs", "from"], takes: "op, timeoutMs and optionally from" },
+  stop: { keys: ["op", "from", "drainMs"], takes: "op and optionally from and drainMs" },
+  status: { keys: ["op"], takes: "only op" },
+  health: { keys: ["op"], takes: "only op" },
+};
 const LAYERS: readonly FailedLayer[] = [
   "guards missing",
   "config integrity",
@@ -95,25 +104,18 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
   if (!isOp(op)) {
     return { ok: false, message: `unknown op ${show(op)}: expected one of ${OPS.join(", ")}` };
   }
-  const allowed =
-    op === "restart" ? ["op", "timeoutMs", "expect", "from"] : op === "start" ? ["op", "timeoutMs", "from"] : op === "stop" ? ["op", "from"] : ["op"];
-  const extra = Object.keys(parsed).find((key) => !allowed.includes(key));
-  if (extra !== undefined) {
-    const takes =
-      op === "restart"
-        ? "op, timeoutMs and optionally expect and from"
-        : op === "start"
-          ? "op, timeoutMs and optionally from"
-          : op === "stop"
-            ? "op and optionally from"
-            : "only op";
-    return { ok: false, message: `unexpected key ${show(extra)} in a ${op} request: it takes ${takes}` };
-  }
+  const { keys, takes } = KEYS[op];
+  const extra = Object.keys(parsed).find((key) => !keys.includes(key));
+  if (extra !== undefined) return { ok: false, message: `unexpected key ${show(extra)} in a ${op} request: it takes ${takes}` };
   const from = parsed.from;
   if (from !== undefined && (typeof from !== "string" || from.length > MAX_FROM_CHARS || /[\u0000-\u001f]/.test(from))) {
     return { ok: false, message: `from must be one line of at most ${MAX_FROM_CHARS} characters, got ${show(from)}` };
   }
-  const fromPart = from === undefined ? {} : { from };
+  const drainMs = parsed.drainMs;
+  if (drainMs !== undefined && !(typeof drainMs === "number" && Number.isSafeInteger(drainMs) && drainMs >= 0 && drainMs <= MAX_TIMEOUT_MS)) {
+    return { ok: false, message: `drainMs must be an integer from 0 to ${MAX_TIMEOUT_MS} (milliseconds), got ${show(drainMs)}` };
+  }
+  const fromPart = { ...(from === undefined ? {} : { from }), ...(drainMs === undefined ? {} : { drainMs }) };
   if (op === "stop") return { ok: true, value: { op, ...fromPart } };
   if (op !== "restart" && op !== "start") return { ok: true, value: { op } };
 
@@ -121,7 +123,8 @@ export function decodeRequest(line: string): Decoded<ControlRequest> {
   if (!isPositiveInteger(timeoutMs) || timeoutMs > MAX_TIMEOUT_MS) {
     return { ok: false, message: `timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS} (milliseconds), got ${show(timeoutMs)}` };
   }
-  if (op === "start" || !("expect" in parsed)) return { ok: true, value: { op, timeoutMs, ...fromPart } };
+  if (op === "start") return { ok: true, value: { op, timeoutMs, ...(from === undefined ? {} : { from }) } };
+  if (!("expect" in parsed)) return { ok: true, value: { op, timeoutMs, ...fromPart } };
   const expect = parsed.expect;
   if (!isObject(expect)) {
     return { ok: false, message: `expect must be an object {"pid":N,"startTime":T}, got ${show(expect)}` };
@@ -190,8 +193,18 @@ function isStatusReport(value: unknown): value is StatusReport {
     (capabilities.gatewayKept === null || isStringList(capabilities.gatewayKept)) &&
     isStringList(capabilities.supervisorKept) &&
     (value.mode === "root" || value.mode === "non-root") &&
-    (value.posture === "locked" || value.posture === "mutable")
+    (value.posture === "locked" || value.posture === "mutable") &&
+    isReadiness(value.readiness) &&
+    isDrain(value.drain)
   );
+}
+
+function isReadiness(value: unknown): boolean {
+  return value === null || (isObject(value) && typeof value.ready === "boolean" && isStringList(value.failing));
+}
+
+function isDrain(value: unknown): boolean {
+  return value === null || (isObject(value) && typeof value.budgetSeconds === "number" && typeof value.secondsLeft === "number");
 }
 
 /** Validates one line from the server; anything else means the two ends do not agree. */

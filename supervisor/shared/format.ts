@@ -38,3 +38,16 @@ function shortDuration(totalSeconds: number): string {
   const rest = Math.floor((s % bigSize) / next[1]);
   return rest > 0 ? `${big}${rest}${next[0]}` : big;
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration as OpenClaw's own `--wait` takes it: bare milliseconds ("1500") or numbers with
+ * units ms, s, m, h, d, one after another ("30s", "5m", "1h30m"). Undefined when it is not one.
+ */
+export function parseDuration(text: string): number | undefined {
+  if (/^\d+$/.test(text)) return Number(text);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) return undefined;
+  return Math.round(parts.reduce((sum, [, n, unit]) => sum + Number(n) * DURATION_UNITS_MS[unit!]!, 0));
+}

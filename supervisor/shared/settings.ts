@@ -10,11 +10,23 @@ import { errorMessage, errorReason } from "./errors.js";
 export type Posture = "locked" | "mutable";
 
 /**
- * How much proof "healthy" takes: http (a proven listener on the port and GET healthUrl
- * answering 200 or 401), listener (a proven listener, for gateways without HTTP), process
- * (the launched process is alive, for gateways that do not listen at all).
+ * How much proof "healthy" takes: probes (a proven listener on the port, then the three
+ * probes of OpenClaw's contract: liveness, startup "started", readiness shown), http (a
+ * proven listener and GET healthUrl answering 200 or 401, for gateways with one health
+ * endpoint), listener (a proven listener, for gateways without HTTP), process (the launched
+ * process is alive, for gateways that do not listen at all).
  */
-export type HealthMode = "http" | "listener" | "process";
+export type HealthMode = "probes" | "http" | "listener" | "process";
+
+export const HEALTH_MODES: readonly HealthMode[] = ["probes", "http", "listener", "process"];
+
+/**
+ * How OpenClaw restarts itself (a config change that needs it, SIGUSR2): in-process (the
+ * gateway gets OPENCLAW_NO_RESPAWN=1 and restarts under the same pid) or handoff (it exits 0
+ * after writing a restart handoff; the supervisor consumes it with restartHandoffCommand and
+ * relaunches at once).
+ */
+export type GatewayRestarts = "in-process" | "handoff";
 
 export interface Settings {
   /** Config directory holding openclaw.json and .config-hash. */
@@ -39,13 +51,28 @@ export interface Settings {
   gatewayUser: string;
   /** Gateway argv; "{port}" is replaced by the port. */
   gatewayCommand: string[];
+  gatewayRestarts: GatewayRestarts;
+  /**
+   * The gateway's restart-handoff command (OpenClaw: `openclaw gateway restart-handoff`), run as
+   * the gateway user with "capabilities --json" and "consume --expected-pid PID --json" after
+   * it; empty: none (gatewayRestarts handoff needs one).
+   */
+  restartHandoffCommand: string[];
   gatewayPort: number;
-  /** "{port}" is replaced by the port. */
+  /** Health mode http: the one health endpoint. "{port}" is replaced by the port. */
   healthUrl: string;
+  /** Health mode probes: is the process serving (OpenClaw's /healthz). */
+  livenessUrl: string;
+  /** Health mode probes: has start-up finished (OpenClaw's /startupz: starting, started, draining). */
+  startupUrl: string;
+  /** Health mode probes: can it take traffic (OpenClaw's /readyz, with the failing subsystems); shown, never acted on. */
+  readinessUrl: string;
   healthMode: HealthMode;
   posture: Posture;
-  /** Seconds between SIGTERM and SIGKILL when stopping the gateway. */
+  /** Seconds between SIGTERM and SIGKILL when the gateway is stopped for PID 1's own shutdown or by the watchdog. */
   stopGraceSeconds: number;
+  /** Seconds between SIGTERM and SIGKILL when a restart or stop is asked for: the gateway's drain budget. */
+  restartDrainSeconds: number;
   /** Fail closed when a launched child keeps a must-drop capability. */
   requireCapDrop: boolean;
   /**
@@ -97,12 +124,21 @@ export const DEFAULTS: Settings = {
   sandboxUser: "sandbox",
   gatewayUser: "gateway",
   gatewayCommand: ["openclaw", "gateway", "run", "--port", "{port}"],
+  gatewayRestarts: "in-process",
+  restartHandoffCommand: [],
   gatewayPort: 18789,
   healthUrl: "http://127.0.0.1:{port}/health",
-  healthMode: "http",
+  livenessUrl: "http://127.0.0.1:{port}/healthz",
+  startupUrl: "http://127.0.0.1:{port}/startupz",
+  readinessUrl: "http://127.0.0.1:{port}/readyz",
+  healthMode: "probes",
   posture: "locked",
   // Below Docker's own 10 s stop timeout, so the supervisor's SIGKILL comes before Docker's.
   stopGraceSeconds: 8,
+  // OpenClaw caps its own drain at 315 s so that systemd's 330 s stop limit never cuts it
+  // (docs/cli/gateway/restart-and-supervision.md of OpenClaw): the same 330 s here. A gateway
+  // with no work in flight exits at once, so a restart only takes this long when work is.
+  restartDrainSeconds: 330,
   requireCapDrop: false,
   gatewayNetBindService: false,
   entropySource: "/dev/urandom",
@@ -120,7 +156,7 @@ export const DEFAULTS: Settings = {
   probationMaxSeconds: 3600,
 };
 
-type Kind = "path" | "name" | "argv" | "port" | "url" | "healthMode" | "posture" | "seconds" | "flag" | "count";
+type Kind = "path" | "name" | "argv" | "port" | "url" | "healthMode" | "gatewayRestarts" | "posture" | "seconds" | "flag" | "count";
 
 /** Each setting: its key in the config file, its environment variable, its kind. */
 const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
@@ -134,11 +170,17 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   sandboxUser: { env: "SUPERVISOR_SANDBOX_USER", kind: "name" },
   gatewayUser: { env: "SUPERVISOR_GATEWAY_USER", kind: "name" },
   gatewayCommand: { env: "SUPERVISOR_GATEWAY_COMMAND", kind: "argv" },
+  gatewayRestarts: { env: "SUPERVISOR_GATEWAY_RESTARTS", kind: "gatewayRestarts" },
+  restartHandoffCommand: { env: "SUPERVISOR_RESTART_HANDOFF_COMMAND", kind: "argv" },
   gatewayPort: { env: "SUPERVISOR_GATEWAY_PORT", kind: "port" },
   healthUrl: { env: "SUPERVISOR_HEALTH_URL", kind: "url" },
+  livenessUrl: { env: "SUPERVISOR_LIVENESS_URL", kind: "url" },
+  startupUrl: { env: "SUPERVISOR_STARTUP_URL", kind: "url" },
+  readinessUrl: { env: "SUPERVISOR_READINESS_URL", kind: "url" },
   healthMode: { env: "SUPERVISOR_HEALTH_MODE", kind: "healthMode" },
   posture: { env: "SUPERVISOR_CONFIG_POSTURE", kind: "posture" },
   stopGraceSeconds: { env: "SUPERVISOR_STOP_GRACE", kind: "seconds" },
+  restartDrainSeconds: { env: "SUPERVISOR_RESTART_DRAIN_SECONDS", kind: "seconds" },
   requireCapDrop: { env: "SUPERVISOR_REQUIRE_CAP_DROP", kind: "flag" },
   gatewayNetBindService: { env: "SUPERVISOR_GATEWAY_NET_BIND_SERVICE", kind: "flag" },
   entropySource: { env: "SUPERVISOR_ENTROPY_SOURCE", kind: "path" },
@@ -189,7 +231,8 @@ const EXPECTED: Record<Kind, string> = {
   argv: "a non-empty JSON array of strings",
   port: "a port number from 1 to 65535",
   url: "an http:// URL",
-  healthMode: '"http", "listener" or "process"',
+  healthMode: '"probes", "http", "listener" or "process"',
+  gatewayRestarts: '"in-process" or "handoff"',
   posture: '"locked" or "mutable"',
   seconds: "a number of seconds from 0 to 3600",
   flag: '"1"/"0" or true/false',
@@ -223,7 +266,9 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
     case "url":
       return typeof raw === "string" && /^http:\/\/[^\s]+$/.test(raw) ? raw : undefined;
     case "healthMode":
-      return raw === "http" || raw === "listener" || raw === "process" ? raw : undefined;
+      return (HEALTH_MODES as readonly unknown[]).includes(raw) ? raw : undefined;
+    case "gatewayRestarts":
+      return raw === "in-process" || raw === "handoff" ? raw : undefined;
     case "posture":
       return raw === "locked" || raw === "mutable" ? raw : undefined;
     case "seconds": {
@@ -294,6 +339,9 @@ function checkCombinations(settings: Settings, fileName: string): Settings {
   }
   if (settings.gatewayUser === settings.sandboxUser) {
     throw new SettingsError(`gatewayUser and sandboxUser are both "${settings.sandboxUser}": the gateway needs a user of its own, or the agent can signal it`);
+  }
+  if (settings.gatewayRestarts === "handoff" && settings.restartHandoffCommand.length === 0) {
+    throw new SettingsError(`gatewayRestarts "handoff" (${fileName} or SUPERVISOR_GATEWAY_RESTARTS) needs restartHandoffCommand, e.g. ["openclaw","gateway","restart-handoff"]`);
   }
   if (settings.bootGraceMaxSeconds < settings.bootGraceSeconds) {
     throw new SettingsError(`bootGraceMaxSeconds (${settings.bootGraceMaxSeconds}) is below bootGraceSeconds (${settings.bootGraceSeconds}): expected at least the grace`);

@@ -11,6 +11,12 @@ export const DEFAULT_RESTART_SECONDS = 60;
 export const MAX_RESTART_SECONDS = 3600;
 
 const JSON_FLAG: OptionSpec = { name: "json", help: "print one JSON object on stdout and no progress" };
+const WAIT: OptionSpec = {
+  name: "wait",
+  value: "DURATION",
+  help: "drain budget for this request: 30s, 5m30s or milliseconds (up to 1h)\n(default: restartDrainSeconds)",
+};
+const FORCE: OptionSpec = { name: "force", help: "no drain: SIGKILL after the short stop grace (stopGraceSeconds)" };
 const CONTROL_EXIT =
   "Exit status: 0 done; 1 failed (health: not healthy); 2 usage error; 3 busy;\n4 supervisor unavailable; 78 bad settings.";
 
@@ -44,15 +50,21 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "restart",
-    summary: "stop the gateway, relaunch it, wait until healthy; prints the new pid",
-    synopsis: ["restart [--timeout SECONDS] [--json] [--expect-pid PID --expect-start-time T]"],
-    description: "Ask PID 1 to stop the gateway, relaunch it and wait until it is healthy; prints the new\npid. One restart at a time: others wait for it.",
+    summary: "drain and stop the gateway, relaunch it, wait until started; prints the new pid",
+    synopsis: ["restart [--timeout SECONDS] [--wait DURATION | --force] [--json] [--expect-pid PID --expect-start-time T]"],
+    description:
+      "Ask PID 1 to stop the gateway (SIGTERM, then its drain budget for work in flight before\n" +
+      "SIGKILL), relaunch it and wait until it is healthy (listening and started); prints the\n" +
+      "new pid. One restart at a time: others wait for it.",
     options: [
-      { name: "timeout", value: "SECONDS", help: `give up after SECONDS (1-${MAX_RESTART_SECONDS}, default ${DEFAULT_RESTART_SECONDS})` },
+      { name: "timeout", value: "SECONDS", help: `give up if the new gateway is not healthy SECONDS after its\nlaunch (1-${MAX_RESTART_SECONDS}, default ${DEFAULT_RESTART_SECONDS})` },
+      WAIT,
+      FORCE,
       JSON_FLAG,
       { name: "expect-pid", value: "PID", help: "restart only if PID (with --expect-start-time) is still\nthe running gateway" },
       { name: "expect-start-time", value: "T", help: "field 22 of /proc/PID/stat of that gateway" },
     ],
+    exclusive: [["wait", "force"]],
     args: [],
     footer: CONTROL_EXIT,
   },
@@ -79,16 +91,23 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     name: "health",
     summary: "exit 0 iff the gateway is healthy (Docker HEALTHCHECK, probes)",
-    description: "Exit 0 if and only if a proven gateway process is healthy.",
-    options: [JSON_FLAG],
+    synopsis: ["health [--ready] [--json]"],
+    description:
+      "Exit 0 if and only if a proven gateway process is healthy (live and started); with\n" +
+      "--ready, only if it is also ready (its readiness probe names nothing failing).",
+    options: [{ name: "ready", help: "exit 0 only when the gateway is also ready to take traffic" }, JSON_FLAG],
     args: [],
     footer: CONTROL_EXIT,
   },
   {
     name: "stop",
-    summary: "stop the gateway; it stays stopped until 'supervisor start' or 'restart'",
-    description: "Ask PID 1 to stop the gateway; it stays stopped (PID 1 keeps running) until\n'supervisor start' or 'supervisor restart'.",
-    options: [JSON_FLAG],
+    summary: "drain and stop the gateway; it stays stopped until 'supervisor start' or 'restart'",
+    synopsis: ["stop [--wait DURATION | --force] [--json]"],
+    description:
+      "Ask PID 1 to stop the gateway (SIGTERM, then its drain budget before SIGKILL); it stays\n" +
+      "stopped (PID 1 keeps running) until 'supervisor start' or 'supervisor restart'.",
+    options: [WAIT, FORCE, JSON_FLAG],
+    exclusive: [["wait", "force"]],
     args: [],
     footer: CONTROL_EXIT,
   },

@@ -5,9 +5,10 @@ import type { ProcessIdentity } from "./identity.js";
 import type { PortProtection } from "./port-guard.js";
 import type { Posture } from "../shared/settings.js";
 
-export type GatewayState = "starting" | "healthy" | "unhealthy" | "stopping" | "backing-off" | "quarantined" | "stopped";
+/** restarting: the same gateway restarts in process (docs/gateway-states.md). */
+export type GatewayState = "starting" | "healthy" | "unhealthy" | "restarting" | "stopping" | "backing-off" | "quarantined" | "stopped";
 
-export const GATEWAY_STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "stopping", "backing-off", "quarantined", "stopped"];
+export const GATEWAY_STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "restarting", "stopping", "backing-off", "quarantined", "stopped"];
 
 export interface LastExit {
   /** "exited with 1", "killed by SIGKILL" */
@@ -34,6 +35,13 @@ export interface StatusReport {
   breaker: { tripped: boolean; uncleanBoots: number; windowSeconds: number };
   /** Why the state is what it is, e.g. the quarantine reason or the next launch time. */
   detail: string | null;
+  /**
+   * What the gateway's readiness probe said last (health mode probes): shown, never acted
+   * on. null when unknown (no readiness probe, not started, or not the contract).
+   */
+  readiness: { ready: boolean; failing: string[] } | null;
+  /** Stopping: the SIGTERM-to-SIGKILL budget of the stop under way and what is left of it. */
+  drain: { budgetSeconds: number; secondsLeft: number } | null;
   capabilities: {
     /** Must-drop capabilities the running gateway kept (empty: clean; null: unknown). */
     gatewayKept: string[] | null;
@@ -64,6 +72,8 @@ export type ControlResult =
 
 export interface RestartRequest {
   timeoutMs: number;
+  /** This restart's drain budget (--wait, or the short grace for --force); the configured one when absent. */
+  drainMs?: number;
   /** Who asked, for the log (the exec'd command, a signal); at most MAX_FROM_CHARS. */
   from?: string;
   /** Restart only if this is still the running gateway (compare-and-restart). */
@@ -75,7 +85,7 @@ export const MAX_FROM_CHARS = 200;
 /** What the control channel asks of the supervise loop; the loop owns all state. */
 export interface ControlHandler {
   restart(request: RestartRequest, progress: (message: string) => void): Promise<ControlResult>;
-  stop(progress: (message: string) => void, from?: string): Promise<ControlResult>;
+  stop(progress: (message: string) => void, from?: string, drainMs?: number): Promise<ControlResult>;
   /** A restart only if no gateway runs nor is due (stopped, quarantined); else alreadyStarted. */
   startIfStopped(request: Omit<RestartRequest, "expect">, progress: (message: string) => void): Promise<ControlResult>;
   status(): StatusReport;

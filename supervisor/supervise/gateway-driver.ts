@@ -27,21 +27,24 @@ import {
 } from "./gateway-machine.js";
 import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.js";
 import type { ControlHandler, ControlResult, FailedLayer, RestartRequest, StatusReport } from "./control-contract.js";
-import { proveHealthy } from "./health.js";
+import { proveHealthy, type ProbeUrls } from "./health.js";
 import { HeapCollector } from "./heap-collector.js";
 import { proveIdentity, type ProcessIdentity } from "./identity.js";
 import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
 import { shortageOf } from "./resources.js";
+import type { RestartHandoff } from "./restart-handoff.js";
 
 /** A launch is prepared afresh every time: config re-verified, guards re-staged. */
 export type PreparedLaunch = { ok: true; launch: Launch } | { ok: false; layer: FailedLayer; message: string };
 
 export interface SuperviseOptions extends GatewayProcessOptions {
   prepareLaunch: () => PreparedLaunch;
+  /** Consumes the gateway's restart handoff after an exit 0 (gatewayRestarts handoff). */
+  restartHandoff?: Pick<RestartHandoff, "consume">;
   /** Runs once the gateway process exists (capability report); returns the capabilities it kept. */
   afterLaunch: (pid: number) => Promise<string[] | undefined>;
-  healthUrl: string;
+  urls: ProbeUrls;
   healthMode: HealthMode;
   machine: MachineConfig;
   probeTimeoutMs: number;
@@ -54,6 +57,8 @@ interface Running {
   launchedAt: number;
   kept: string[] | null;
   meter: ProgressMeter;
+  /** What its readiness probe said last; null until known. */
+  readiness: { ready: boolean; failing: string[] } | null;
   exited: Promise<ExitStatus>;
   resolveExit: (status: ExitStatus) => void;
 }
@@ -82,6 +87,8 @@ export class GatewayDriver implements ControlHandler {
   private readonly processes: GatewayProcesses;
   private readonly heap: HeapCollector;
   private readonly settledWaiters = new Set<() => void>();
+  /** Whether the last stop needed SIGKILL: PID 1's exit status says so. */
+  private lastStopForced = false;
 
   constructor(private readonly options: SuperviseOptions) {
     this.state = initialState(options.machine);
@@ -112,6 +119,7 @@ export class GatewayDriver implements ControlHandler {
       description: describeStatus(status),
       // What OpenClaw records as a completed stop: it exited by itself, 0, or on SIGTERM.
       clean: status.code === 0 || status.signal === constants.signals.SIGTERM,
+      ...(status.code !== null ? { code: status.code } : {}),
     };
     contained(
       "the child-exit handler",
@@ -132,7 +140,7 @@ export class GatewayDriver implements ControlHandler {
         return Promise.resolve(fail("stale request", `pid ${request.expect.pid} with start time ${request.expect.startTime} is not the running gateway; nothing was signalled`));
       }
     }
-    return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
+    return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress, request.drainMs);
   }
 
   /**
@@ -148,9 +156,9 @@ export class GatewayDriver implements ControlHandler {
     return Promise.resolve({ ok: true, gateway: this.state.gateway?.identity ?? null, alreadyStarted: phase });
   }
 
-  stop(progress: (message: string) => void, from?: string): Promise<ControlResult> {
+  stop(progress: (message: string) => void, from?: string, drainMs?: number): Promise<ControlResult> {
     injectFault("request");
-    return this.ask("stop", from ?? "a control request", 0, progress);
+    return this.ask("stop", from ?? "a control request", 0, progress, drainMs);
   }
 
   /** SIGHUP: the same path as a restart request. */
@@ -172,8 +180,11 @@ export class GatewayDriver implements ControlHandler {
     });
   }
 
-  /** Graceful shutdown of the gateway for PID 1's own exit; resolves with its exit status. */
-  async shutdown(): Promise<ExitStatus | undefined> {
+  /**
+   * Graceful shutdown of the gateway for PID 1's own exit; resolves with its exit status,
+   * and whether it had to be killed (it did not stop within the grace).
+   */
+  async shutdown(): Promise<{ status: ExitStatus | undefined; forced: boolean } | undefined> {
     const running = this.running;
     const settled = this.whenSettled();
     this.dispatch({ type: "shutdown" });
@@ -183,7 +194,7 @@ export class GatewayDriver implements ControlHandler {
     if ((await Promise.race([settled, late])) === "late") log(`shutdown: the gateway's stop did not settle within ${bound / 1000}s; going on`);
     clearTimeout(timer);
     if (running === undefined) return undefined;
-    return Promise.race([running.exited, Promise.resolve(undefined)]);
+    return { status: await Promise.race([running.exited, Promise.resolve(undefined)]), forced: this.lastStopForced };
   }
 
   status(): StatusReport {
@@ -215,6 +226,14 @@ export class GatewayDriver implements ControlHandler {
       probationAt: machine.timers.probation !== undefined ? new Date(machine.timers.probation).toISOString() : null,
       breaker: breakerOf(machine, now),
       detail,
+      readiness: state === "healthy" ? (this.running?.readiness ?? null) : null,
+      drain:
+        machine.phase === "stopping" && machine.stop !== null
+          ? {
+              budgetSeconds: Math.round(machine.stop.graceMs / 1000),
+              secondsLeft: Math.max(0, Math.ceil((machine.stop.since + machine.stop.graceMs - now) / 1000)),
+            }
+          : null,
       capabilities: { gatewayKept: this.running?.kept ?? null, supervisorKept: this.options.staticStatus.supervisorKept },
       mode: this.options.staticStatus.mode,
       posture: this.options.staticStatus.posture,
@@ -230,11 +249,11 @@ export class GatewayDriver implements ControlHandler {
     }
   }
 
-  private ask(kind: "restart" | "stop", from: string, timeoutMs: number, progress: (message: string) => void): Promise<ControlResult> {
+  private ask(kind: "restart" | "stop", from: string, timeoutMs: number, progress: (message: string) => void, drainMs?: number): Promise<ControlResult> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       this.waiting.set(id, { resolve, progress });
-      this.dispatch({ type: "request", id, kind, from, timeoutMs });
+      this.dispatch({ type: "request", id, kind, from, timeoutMs, ...(drainMs !== undefined ? { drainMs } : {}) });
     });
   }
 
@@ -288,14 +307,18 @@ export class GatewayDriver implements ControlHandler {
       case "launch":
         return this.launch(effect.launch);
       case "stop":
-        return void this.stopGateway(effect.launch);
+        return void this.stopGateway(effect.launch, effect.graceMs);
+      case "hasten-stop":
+        return this.processes.hastenStop(effect.graceMs);
+      case "consume-handoff":
+        return void this.consumeHandoff(effect.launch, effect.identity.pid);
       case "clean-up": {
         const killed = this.processes.killLeftovers(effect.identity);
         if (killed > 0) log(`killed ${killed} process(es) left behind by gateway pid ${effect.identity.pid}`);
         return;
       }
       case "probe":
-        return void this.probe(effect.launch, effect.identity, effect.starting);
+        return void this.probe(effect.launch, effect.identity);
     }
   }
 
@@ -369,6 +392,7 @@ export class GatewayDriver implements ControlHandler {
       launchedAt: Date.now(),
       kept: null,
       meter: new ProgressMeter(identity.pid, identity.startTime),
+      readiness: null,
       exited,
       resolveExit,
     };
@@ -384,7 +408,7 @@ export class GatewayDriver implements ControlHandler {
   }
 
   /** Stops the gateway of `launch`; the machine hears "stop-done" whatever happens here. */
-  private async stopGateway(launch: number): Promise<void> {
+  private async stopGateway(launch: number, graceMs: number): Promise<void> {
     const running = this.running?.launch === launch ? this.running : undefined;
     let forced = false;
     const progress = (message: string): void => {
@@ -392,42 +416,61 @@ export class GatewayDriver implements ControlHandler {
       for (const r of this.state.requests) this.waiting.get(r.id)?.progress(message);
     };
     try {
-      if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress);
+      if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress, graceMs);
     } catch (error) {
       log(`internal error stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`);
       forced = true;
     }
+    this.lastStopForced = forced;
     this.dispatch({ type: "stop-done", launch, forced });
   }
 
-  private async probe(launch: number, identity: ProcessIdentity, starting: boolean): Promise<void> {
+  /** The handoff's answer reaches the machine whatever happens here. */
+  private async consumeHandoff(launch: number, pid: number): Promise<void> {
+    let verdict: { accepted: boolean; detail: string };
+    try {
+      verdict = this.options.restartHandoff ? await this.options.restartHandoff.consume(pid) : { accepted: false, detail: "no restart-handoff command" };
+    } catch (error) {
+      verdict = { accepted: false, detail: `internal error: ${firstLine(error)}` };
+    }
+    this.dispatch({ type: "handoff-result", launch, ...verdict });
+  }
+
+  private async probe(launch: number, identity: ProcessIdentity): Promise<void> {
     const events: MachineEvent[] = [];
     try {
       injectFault("probe");
-      const running = this.running;
-      if (starting && running?.launch === launch) {
-        const progress = running.meter.sample(Date.now());
-        if (progress !== undefined) events.push({ type: "progress", launch, what: progress });
-      }
-      const lostAfter = this.options.probeTimeoutMs + PROBE_LOST_MS;
-      let timer: NodeJS.Timeout | undefined;
-      const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
-      const verdict = await Promise.race([
-        proveHealthy({ identity, port: this.options.port, url: this.options.healthUrl, mode: this.options.healthMode, timeoutMs: this.options.probeTimeoutMs }),
-        lost,
-      ]);
-      clearTimeout(timer);
-      if (verdict === undefined) {
-        events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe did not finish within ${lostAfter} ms` });
-      } else {
-        const result = verdict.healthy ? "healthy" : verdict.unknown ? "unknown" : "failed";
-        events.push({ type: "probe-result", launch, verdict: result, detail: verdict.detail, ...(verdict.layer ? { layer: verdict.layer } : {}) });
-      }
+      const running = this.running?.launch === launch ? this.running : undefined;
+      // CPU time is how a slow start, or an in-process restart, shows it is not stuck.
+      const progress = running?.meter.sample(Date.now());
+      if (progress !== undefined) events.push({ type: "progress", launch, what: progress });
+      events.push(await this.proveOnce(launch, identity, running));
     } catch (error) {
       log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`);
       events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${firstLine(error)}` });
     }
     for (const event of events) this.dispatch(event);
+  }
+
+  /** One health proof, bounded beyond its own timeout; its readiness is kept for the status. */
+  private async proveOnce(launch: number, identity: ProcessIdentity, running: Running | undefined): Promise<MachineEvent> {
+    const { port, urls, healthMode: mode, probeTimeoutMs: timeoutMs } = this.options;
+    const lostAfter = timeoutMs * 3 + PROBE_LOST_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
+    const verdict = await Promise.race([proveHealthy({ identity, port, urls, mode, timeoutMs }), lost]);
+    clearTimeout(timer);
+    if (verdict === undefined) return { type: "probe-result", launch, verdict: "unknown", detail: `the probe did not finish within ${lostAfter} ms` };
+    if (running !== undefined && verdict.readiness !== undefined) running.readiness = verdict.readiness;
+    const result = verdict.healthy ? "healthy" : verdict.unknown ? "unknown" : "failed";
+    return {
+      type: "probe-result",
+      launch,
+      verdict: result,
+      detail: verdict.detail,
+      ...(verdict.layer ? { layer: verdict.layer } : {}),
+      ...(verdict.startup ? { startup: verdict.startup } : {}),
+    };
   }
 }
 

@@ -7,7 +7,9 @@
 // bounds), backing-off a relaunch, quarantined a probation (unless disabled). Nothing here
 // waits for a request to finish: requests are answered from the same transitions.
 import type { ControlResult, FailedLayer, GatewayState, LastExit } from "./control-contract.js";
+import type { HealthLayer } from "./health.js";
 import type { ProcessIdentity } from "./identity.js";
+import type { StartupPhase } from "./probe-contracts.js";
 import { backoffDelayMs, EMPTY_HISTORY, recordFailure, type CrashHistory, type CrashPolicy, type FailureKind } from "./crash-policy.js";
 import { BREAKER_THRESHOLD, BREAKER_WINDOW_MS } from "./openclaw-contract.js";
 
@@ -22,7 +24,19 @@ export interface MachineConfig {
   /** Cool-down of a quarantine before one probation relaunch; 0 disables probation. */
   probationMs: number;
   probationMaxMs: number;
+  /** SIGTERM to SIGKILL for PID 1's shutdown and the watchdog's replacements. */
+  stopGraceMs: number;
+  /** SIGTERM to SIGKILL for a requested restart or stop: the gateway's drain budget. */
+  restartDrainMs: number;
+  /**
+   * The gateway restarts by exiting 0 after writing a restart handoff (OpenClaw without
+   * OPENCLAW_NO_RESPAWN): such an exit is first offered to the handoff before it counts.
+   */
+  restartHandoff: boolean;
 }
+
+/** How long consuming a restart handoff may take: OpenClaw's CLI starts slowly on a loaded host. */
+export const HANDOFF_TIMEOUT_MS = 90_000;
 
 /** While starting, probes are frequent so that a restart is answered as soon as the gateway is up... */
 export const STARTING_PROBE_MS = 25;
@@ -44,6 +58,10 @@ export interface Gateway {
   healthySince: number | null;
   failedProbes: number;
   listenerSeen: boolean;
+  /** When the gateway last showed CPU progress (any phase); null if never. */
+  progressAt: number | null;
+  /** Set while it restarts in process (same pid, listener gone, startup probe not started). */
+  restartingSince: number | null;
   graceExtended: boolean;
   /** Why health is unknown now: the last probe could not run (a resource of PID 1's own). */
   unknown: string | null;
@@ -58,9 +76,18 @@ export interface PendingRequest {
   kind: "restart" | "stop";
   /** The launch a restart waits for ("next": not launched yet). */
   launch: number | "next";
-  /** When a restart gives up waiting for health; stops have no deadline (the stop is bounded). */
+  /**
+   * When a restart gives up waiting for health, counted from its launch (the old gateway's
+   * drain has a budget of its own); stops have no deadline (the stop is bounded).
+   */
   deadline: number | null;
   timeoutMs: number;
+}
+
+/** A stop under way: when it began and how long the gateway may take before SIGKILL. */
+export interface StopUnderWay {
+  since: number;
+  graceMs: number;
 }
 
 export interface Timers {
@@ -76,6 +103,7 @@ export interface MachineState {
   /** Stopping: what comes once the stop is done, and why the stop was made. */
   after: AfterStop | null;
   stopWhy: string | null;
+  stop: StopUnderWay | null;
   probing: boolean;
   timers: Timers;
   requests: PendingRequest[];
@@ -100,22 +128,29 @@ export type MachineEvent =
   | { type: "launched"; identity: ProcessIdentity }
   | { type: "launch-failed"; layer: FailedLayer; message: string; resource?: string }
   | { type: "probe-due" }
-  | { type: "probe-result"; launch: number; verdict: "healthy" | "failed" | "unknown"; layer?: "identity" | "listener" | "http"; detail: string }
+  | { type: "probe-result"; launch: number; verdict: "healthy" | "failed" | "unknown"; layer?: HealthLayer; startup?: StartupPhase; detail: string }
   | { type: "progress"; launch: number; what: string }
   | { type: "grace-expired" }
-  | { type: "exit"; launch: number; description: string; clean: boolean }
+  /** code: the exit code when it exited (not killed by a signal). */
+  | { type: "exit"; launch: number; description: string; clean: boolean; code?: number }
+  | { type: "handoff-result"; launch: number; accepted: boolean; detail: string }
   | { type: "stop-done"; launch: number; forced: boolean }
   | { type: "relaunch-due" }
   | { type: "probation-due" }
-  | { type: "request"; id: number; kind: "restart" | "stop"; from: string; timeoutMs: number }
+  /** drainMs: this request's drain budget (--wait, --force); the configured one when absent. */
+  | { type: "request"; id: number; kind: "restart" | "stop"; from: string; timeoutMs: number; drainMs?: number }
   | { type: "request-deadline"; id: number }
   | { type: "shutdown" };
 
 export type Effect =
   | { kind: "launch"; launch: number }
-  | { kind: "stop"; launch: number; identity: ProcessIdentity | null }
+  | { kind: "stop"; launch: number; identity: ProcessIdentity | null; graceMs: number }
+  /** A stop under way gets SIGKILL sooner: at most graceMs from now (PID 1 is shutting down). */
+  | { kind: "hasten-stop"; launch: number; graceMs: number }
   /** SIGKILL to what a gateway that ended by itself left behind (its group, its tree, strays of its uid). */
   | { kind: "clean-up"; identity: ProcessIdentity }
+  /** Ask the gateway's restart handoff whether the exit of `identity` was a restart it asked for. */
+  | { kind: "consume-handoff"; launch: number; identity: ProcessIdentity }
   | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean }
   | { kind: "log"; message: string; security?: boolean }
   | { kind: "progress"; id: number; message: string }
@@ -127,6 +162,7 @@ export function initialState(config: MachineConfig): MachineState {
     gateway: null,
     after: null,
     stopWhy: null,
+    stop: null,
     probing: false,
     timers: {},
     requests: [],
@@ -144,7 +180,7 @@ export function initialState(config: MachineConfig): MachineState {
   };
 }
 
-const RUNNING: ReadonlySet<GatewayState> = new Set(["starting", "healthy", "unhealthy"]);
+const RUNNING: ReadonlySet<GatewayState> = new Set(["starting", "healthy", "unhealthy", "restarting"]);
 
 /** True in the phases where a gateway runs and is probed. */
 export function isRunningPhase(phase: GatewayState): boolean {
@@ -164,7 +200,9 @@ const pidOf = (gateway: Gateway | null): string => (gateway?.identity ? `pid ${g
 export function wayOut(state: MachineState, config: MachineConfig): string | undefined {
   switch (state.phase) {
     case "starting":
+    case "restarting":
       if (state.timers.grace === undefined) return undefined;
+      if (state.gateway?.exit != null) return "handoff answer or its timeout";
       return state.timers.probe !== undefined || state.probing ? "probe and grace timers" : undefined;
     case "healthy":
     case "unhealthy":
@@ -229,7 +267,9 @@ class Transition {
       case "grace-expired":
         return this.graceExpired();
       case "exit":
-        return this.exited(e.launch, e.description, e.clean);
+        return this.exited(e);
+      case "handoff-result":
+        return this.handoffResult(e);
       case "stop-done":
         return this.stopDone(e.launch, e.forced);
       case "relaunch-due":
@@ -240,7 +280,7 @@ class Transition {
         this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.state.probationDelayMs)}`);
         return this.launch(true);
       case "request":
-        return e.kind === "restart" ? this.restartRequest(e.id, e.from, e.timeoutMs) : this.stopRequest(e.id, e.from);
+        return e.kind === "restart" ? this.restartRequest(e) : this.stopRequest(e);
       case "request-deadline":
         return this.requestDeadline(e.id);
       case "shutdown":
@@ -262,6 +302,8 @@ class Transition {
       healthySince: null,
       failedProbes: 0,
       listenerSeen: false,
+      progressAt: null,
+      restartingSince: null,
       graceExtended: false,
       unknown: null,
       lastFailure: null,
@@ -270,24 +312,31 @@ class Transition {
     state.phase = "starting";
     state.after = null;
     state.stopWhy = null;
+    state.stop = null;
     state.probing = false;
     state.timers = { probe: this.now + STARTING_PROBE_MS, grace: this.now + this.config.bootGraceMs };
     state.uncleanBoots = state.uncleanBoots.filter((at) => this.now - at < BREAKER_WINDOW_MS);
     state.uncleanAtLaunch = state.uncleanBoots.length;
     state.detail = `${probation ? "probation relaunch; " : ""}boot grace ${seconds(this.config.bootGraceMs)} without progress, at most ${seconds(this.config.bootGraceMaxMs)}`;
-    for (const r of state.requests) if (r.kind === "restart" && r.launch === "next") r.launch = launch;
+    for (const r of state.requests) {
+      if (r.kind !== "restart" || r.launch !== "next") continue;
+      r.launch = launch;
+      r.deadline = this.now + r.timeoutMs;
+    }
     this.effects.push({ kind: "launch", launch });
   }
 
-  private beginStop(after: AfterStop, why: string): void {
+  /** A stop with `graceMs` from SIGTERM to SIGKILL: the drain budget, or the short grace. */
+  private beginStop(after: AfterStop, why: string, graceMs = this.config.stopGraceMs): void {
     const state = this.state;
     state.phase = "stopping";
     state.after = after;
     state.stopWhy = why;
+    state.stop = { since: this.now, graceMs };
     state.probing = false;
     state.timers = {};
     state.detail = why;
-    this.effects.push({ kind: "stop", launch: state.gateway!.launch, identity: state.gateway!.identity });
+    this.effects.push({ kind: "stop", launch: state.gateway!.launch, identity: state.gateway!.identity, graceMs });
   }
 
   private backOff(delayMs: number, why: string): void {
@@ -313,6 +362,7 @@ class Transition {
     state.gateway = null;
     state.after = null;
     state.stopWhy = null;
+    state.stop = null;
     state.probing = false;
     state.timers = {};
     state.detail = detail;
@@ -376,7 +426,7 @@ class Transition {
   private probeDue(): void {
     const state = this.state;
     const gateway = state.gateway;
-    if (!isRunningPhase(state.phase) || state.timers.probe === undefined || gateway?.identity == null) return;
+    if (!isRunningPhase(state.phase) || state.timers.probe === undefined || gateway?.identity == null || gateway.exit !== null) return;
     state.timers.probe = undefined;
     state.probing = true;
     this.effects.push({ kind: "probe", launch: gateway.launch, identity: gateway.identity, starting: state.phase === "starting" });
@@ -385,12 +435,10 @@ class Transition {
   private nextProbe(): void {
     const state = this.state;
     const gateway = state.gateway!;
+    // Starting and restarting in process are probed often, so that "started" is seen at once.
+    const since = state.phase === "starting" ? gateway.launchedAt : state.phase === "restarting" ? gateway.restartingSince : null;
     const delay =
-      state.phase === "starting"
-        ? this.now - gateway.launchedAt < FAST_STARTING_MS
-          ? STARTING_PROBE_MS
-          : SLOW_STARTING_PROBE_MS
-        : this.config.probeIntervalMs;
+      since === null ? this.config.probeIntervalMs : this.now - since < FAST_STARTING_MS ? STARTING_PROBE_MS : SLOW_STARTING_PROBE_MS;
     state.timers.probe = this.now + delay;
   }
 
@@ -408,16 +456,8 @@ class Transition {
     }
     gateway.unknown = null;
     if (e.verdict === "healthy") return this.healthy(gateway);
-    if (state.phase === "starting") {
-      gateway.lastFailure = e.detail;
-      state.detail = `not healthy yet: ${e.detail}`;
-      // A listener that appears is progress, even before the HTTP answer is right.
-      if (e.layer === "http" && !gateway.listenerSeen) {
-        gateway.listenerSeen = true;
-        this.progress(gateway.launch, "a listener appeared");
-      }
-      return this.nextProbe();
-    }
+    if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
+    if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
     state.phase = "unhealthy";
     state.detail = `${gateway.failedProbes} failed probe(s): ${e.detail}`;
@@ -429,12 +469,56 @@ class Transition {
     this.nextProbe();
   }
 
+  /** Starting, or restarting in process: a failed proof is only "not yet"; the grace decides. */
+  private notYetStarted(gateway: Gateway, e: Extract<MachineEvent, { type: "probe-result" }>): void {
+    const state = this.state;
+    gateway.lastFailure = e.detail;
+    state.detail = `${state.phase === "restarting" ? "restarting in process" : "not healthy yet"}: ${e.detail}`;
+    // A listener that appears is progress, even before the HTTP answer is right.
+    const live = e.layer === "http" || e.layer === "liveness" || e.layer === "startup";
+    if (live && !gateway.listenerSeen) {
+      gateway.listenerSeen = true;
+      this.progress(gateway.launch, "a listener appeared");
+    }
+    this.nextProbe();
+  }
+
+  /**
+   * OpenClaw restarts itself in process (OPENCLAW_NO_RESPAWN=1: SIGUSR2, a config change that
+   * needs a restart): its startup probe says draining or starting, or its listener goes away
+   * while it computes. Such a gateway is restarting, not failing (docs/gateway-states.md).
+   */
+  private restartsInProcess(gateway: Gateway, e: Extract<MachineEvent, { type: "probe-result" }>): boolean {
+    if (gateway.healthySince === null) return false;
+    if (e.startup === "draining" || e.startup === "starting") return true;
+    const gone = e.layer === "listener" || e.layer === "liveness";
+    return gone && gateway.progressAt !== null && this.now - gateway.progressAt <= this.config.probeIntervalMs * 2;
+  }
+
+  private beginInProcessRestart(gateway: Gateway, detail: string): void {
+    const state = this.state;
+    this.log(`gateway ${pidOf(gateway)} is restarting in process (${detail}): not counted, waiting until it has started again`);
+    state.phase = "restarting";
+    gateway.restartingSince = this.now;
+    gateway.failedProbes = 0;
+    gateway.listenerSeen = false;
+    gateway.graceExtended = false;
+    gateway.lastFailure = detail;
+    state.timers.grace = this.now + this.config.bootGraceMs;
+    state.detail = `restarting in process: ${detail}`;
+    this.nextProbe();
+  }
+
   private healthy(gateway: Gateway): void {
     const state = this.state;
     gateway.failedProbes = 0;
     gateway.healthySince ??= this.now;
     if (state.phase !== "healthy") {
       if (state.phase === "starting") this.log(`gateway ${pidOf(gateway)} is healthy (${this.now - gateway.launchedAt} ms after launch)`);
+      if (state.phase === "restarting") {
+        this.log(`gateway ${pidOf(gateway)} restarted in process and is healthy again (${this.now - gateway.restartingSince!} ms)`);
+        gateway.restartingSince = null;
+      }
       state.phase = "healthy";
       state.timers.grace = undefined;
     }
@@ -455,12 +539,14 @@ class Transition {
   private progress(launch: number, what: string): void {
     const state = this.state;
     const gateway = state.gateway;
-    if (state.phase !== "starting" || gateway === null || gateway.launch !== launch || state.timers.grace === undefined) return;
-    const cap = gateway.launchedAt + this.config.bootGraceMaxMs;
+    if (gateway === null || gateway.launch !== launch) return;
+    gateway.progressAt = this.now;
+    if ((state.phase !== "starting" && state.phase !== "restarting") || state.timers.grace === undefined) return;
+    const cap = (gateway.restartingSince ?? gateway.launchedAt) + this.config.bootGraceMaxMs;
     const extended = Math.min(cap, this.now + this.config.bootGraceMs);
     if (extended <= state.timers.grace) return;
     state.timers.grace = extended;
-    if (!gateway.graceExtended && extended > gateway.launchedAt + this.config.bootGraceMs) {
+    if (!gateway.graceExtended && extended > (gateway.restartingSince ?? gateway.launchedAt) + this.config.bootGraceMs) {
       gateway.graceExtended = true;
       this.log(`gateway ${pidOf(gateway)} is slow to start but making progress (${what}): boot grace extended while it does, at most ${seconds(this.config.bootGraceMaxMs)}`);
     }
@@ -469,22 +555,28 @@ class Transition {
   private graceExpired(): void {
     const state = this.state;
     const gateway = state.gateway;
-    if (state.phase !== "starting" || gateway === null || state.timers.grace === undefined) return;
+    if ((state.phase !== "starting" && state.phase !== "restarting") || gateway === null || state.timers.grace === undefined) return;
+    if (gateway.exit !== null) {
+      this.log(`restart handoff of gateway ${pidOf(gateway)} gave no answer within ${seconds(HANDOFF_TIMEOUT_MS)}: its exit counts as a crash`);
+      return this.crashed(gateway, "exited with 0", true);
+    }
     if (gateway.unknown !== null) {
       // Probes that cannot run prove nothing against the gateway: look again later.
       state.timers.grace = this.now + this.config.probeIntervalMs;
       return;
     }
-    const capped = this.now - gateway.launchedAt >= this.config.bootGraceMaxMs;
+    const capped = this.now - (gateway.restartingSince ?? gateway.launchedAt) >= this.config.bootGraceMaxMs;
+    const restart = gateway.restartingSince === null ? "" : " after its in-process restart";
     const why = capped
-      ? `not healthy within the boot grace cap of ${seconds(this.config.bootGraceMaxMs)}`
-      : `not healthy and no progress for ${seconds(this.config.bootGraceMs)}`;
+      ? `not healthy${restart} within the boot grace cap of ${seconds(this.config.bootGraceMaxMs)}`
+      : `not healthy${restart} and no progress for ${seconds(this.config.bootGraceMs)}`;
     this.log(`watchdog: gateway ${pidOf(gateway)} ${why}${gateway.lastFailure ? ` (${gateway.lastFailure})` : ""}: replacing it (a failed boot)`);
     this.answerRestarts(gateway.launch, { ok: false, layer: "health timeout", message: `gateway ${pidOf(gateway)} ${why}; it is being replaced` });
     this.beginStop("failed boot", `watchdog: ${why}`);
   }
 
-  private exited(launch: number, description: string, clean: boolean): void {
+  private exited(e: Extract<MachineEvent, { type: "exit" }>): void {
+    const { launch, description, clean } = e;
     const state = this.state;
     const gateway = state.gateway;
     if (gateway === null || gateway.launch !== launch || gateway.exit !== null) return;
@@ -495,6 +587,40 @@ class Transition {
       this.log(`gateway ${pidOf(gateway)} ${description} (expected: ${state.stopWhy})`);
       return;
     }
+    if (this.config.restartHandoff && e.code === 0 && gateway.identity !== null && !state.shuttingDown) return this.consumeHandoff(gateway);
+    this.crashed(gateway, description, clean);
+  }
+
+  /** An exit 0 that may be a fresh-process restart the gateway asked for: its handoff decides. */
+  private consumeHandoff(gateway: Gateway): void {
+    const state = this.state;
+    this.log(`gateway ${pidOf(gateway)} exited 0: asking its restart handoff whether it asked for a fresh-process restart`);
+    state.phase = "restarting";
+    state.probing = false;
+    state.timers = { grace: this.now + HANDOFF_TIMEOUT_MS };
+    state.detail = `consuming the restart handoff of gateway ${pidOf(gateway)}`;
+    this.effects.push({ kind: "consume-handoff", launch: gateway.launch, identity: gateway.identity! });
+  }
+
+  private handoffResult(e: Extract<MachineEvent, { type: "handoff-result" }>): void {
+    const state = this.state;
+    const gateway = state.gateway;
+    if (state.phase !== "restarting" || gateway === null || gateway.launch !== e.launch || gateway.exit === null) return;
+    if (!e.accepted) {
+      this.log(`restart handoff of gateway ${pidOf(gateway)} refused (${e.detail}): its exit counts as a crash`);
+      return this.crashed(gateway, "exited with 0", true);
+    }
+    state.lastExit = { description: "exited with 0", at: state.lastExit?.at ?? iso(this.now), expected: true };
+    this.log(`gateway ${pidOf(gateway)} asked for a fresh-process restart (handoff accepted: ${e.detail}): relaunching at once, not counted`);
+    if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
+    for (const r of state.requests) if (r.kind === "restart" && r.launch === gateway.launch) r.launch = "next";
+    this.launch(false);
+  }
+
+  /** An unexpected exit: counted, its leftovers killed, then backoff or quarantine. */
+  private crashed(gateway: Gateway, description: string, clean: boolean): void {
+    const state = this.state;
+    const launch = gateway.launch;
     state.crashes++;
     if (!clean) state.uncleanBoots.push(gateway.launchedAt);
     const what = `gateway ${pidOf(gateway)} ${description} unexpectedly`;
@@ -533,15 +659,19 @@ class Transition {
     return this.state.requests.some((r) => r.kind === "restart") || (this.state.phase === "stopping" && this.state.after === "relaunch");
   }
 
-  private restartRequest(id: number, from: string, timeoutMs: number): void {
+  private restartRequest(e: Extract<MachineEvent, { type: "request" }>): void {
     const state = this.state;
+    const { id, from, timeoutMs } = e;
     this.log(`restart requested by ${from}`);
     if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
     if (state.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
-    const request: PendingRequest = { id, kind: "restart", launch: "next", deadline: this.now + timeoutMs, timeoutMs };
+    // The deadline starts with the launch it waits for: the old gateway's drain has its own budget.
+    const request: PendingRequest = { id, kind: "restart", launch: "next", deadline: null, timeoutMs };
     if (this.restartUnderWay()) {
       // Concurrent requests share the one restart under way: never two gateways.
-      request.launch = state.requests.find((r) => r.kind === "restart")?.launch ?? "next";
+      const joined = state.requests.find((r) => r.kind === "restart");
+      request.launch = joined?.launch ?? "next";
+      if (request.launch !== "next") request.deadline = this.now + timeoutMs;
       state.requests.push(request);
       this.progressTo(id, "joining the restart already under way");
       return;
@@ -550,8 +680,9 @@ class Transition {
     // An explicit restart is what lifts a quarantine and forgets the crash window.
     this.liftQuarantine();
     if (isRunningPhase(state.phase)) {
-      this.progressTo(id, `stopping gateway ${pidOf(state.gateway)}`);
-      return this.beginStop("relaunch", `restart requested by ${from}`);
+      const drainMs = e.drainMs ?? this.config.restartDrainMs;
+      this.progressTo(id, `stopping gateway ${pidOf(state.gateway)} (drain budget ${seconds(drainMs)})`);
+      return this.beginStop("relaunch", `restart requested by ${from}`, drainMs);
     }
     if (state.phase === "stopping") {
       // A watchdog replacement is under way: the request takes it over (no backoff).
@@ -562,8 +693,9 @@ class Transition {
     this.launch(false);
   }
 
-  private stopRequest(id: number, from: string): void {
+  private stopRequest(e: Extract<MachineEvent, { type: "request" }>): void {
     const state = this.state;
+    const { id, from } = e;
     this.log(`stop requested by ${from}`);
     if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
     if (this.restartUnderWay()) return this.answer(id, { ok: false, layer: "busy", message: "a restart is under way" });
@@ -574,7 +706,7 @@ class Transition {
         state.after = "stay";
         return;
       }
-      return this.beginStop("stay", `stop requested by ${from}`);
+      return this.beginStop("stay", `stop requested by ${from}`, e.drainMs ?? this.config.restartDrainMs);
     }
     this.stopped("stopped on request; 'supervisor restart' starts it again");
     this.answer(id, { ok: true, gateway: null });
@@ -596,6 +728,12 @@ class Transition {
     if (isRunningPhase(state.phase)) return this.beginStop("shutdown", "the supervisor is shutting down");
     if (state.phase === "stopping") {
       state.after = "shutdown";
+      // A restart's long drain must not outlast the runtime's own stop timeout: the short grace from now.
+      const left = state.stop === null ? 0 : state.stop.since + state.stop.graceMs - this.now;
+      if (left > this.config.stopGraceMs) {
+        state.stop = { since: this.now, graceMs: this.config.stopGraceMs };
+        this.effects.push({ kind: "hasten-stop", launch: state.gateway!.launch, graceMs: this.config.stopGraceMs });
+      }
       return;
     }
     this.stopped("the supervisor is shutting down");

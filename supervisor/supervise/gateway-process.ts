@@ -33,6 +33,8 @@ export type SpawnOutcome =
   | { ok: false; layer: FailedLayer; message: string; resource?: string };
 
 const PORT_RELEASE_MS = 5000;
+/** While a gateway drains, how often the requester hears how long is left. */
+const DRAIN_REPORT_MS = 10_000;
 /** After SIGKILL a process ends at once unless it is stuck in the kernel (D state). */
 const EXIT_AFTER_KILL_MS = 30_000;
 
@@ -40,6 +42,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class GatewayProcesses {
   private readonly portGuard: PortGuard;
+  /** The grace period of the stop under way, while it runs. */
+  private grace: { hasten(at: number): void } | undefined;
 
   constructor(private readonly o: GatewayProcessOptions) {
     // Killing strays by uid is what root mode does; it is also when a squatter may be ended.
@@ -88,10 +92,11 @@ export class GatewayProcesses {
   }
 
   /**
-   * TERM to the group, the grace period, then SIGKILL for whatever of the tree is left.
-   * Resolves true when SIGKILL was needed (the gateway did not stop within the grace).
+   * TERM to the group, the grace period (`graceMs`: a drain budget or the short grace), then
+   * SIGKILL for whatever of the tree is left. Resolves true when SIGKILL was needed (the
+   * gateway did not stop within the grace).
    */
-  async stop(identity: ProcessIdentity, exited: Promise<ExitStatus>, progress: (message: string) => void): Promise<boolean> {
+  async stop(identity: ProcessIdentity, exited: Promise<ExitStatus>, progress: (message: string) => void, graceMs = this.o.stopGraceMs): Promise<boolean> {
     if (proveIdentity(identity, { allowAnyUid: true })) {
       try {
         process.kill(-identity.pid, "SIGTERM");
@@ -99,8 +104,10 @@ export class GatewayProcesses {
         // Already gone.
       }
     }
-    const graceful = await Promise.race([exited.then(() => true), sleep(this.o.stopGraceMs).then(() => false)]);
-    if (!graceful) progress(`gateway pid ${identity.pid} still running after ${this.o.stopGraceMs / 1000}s: SIGKILL`);
+    const deadline = this.graceDeadline(Date.now() + graceMs, identity.pid, progress);
+    const graceful = await Promise.race([exited.then(() => true), deadline.reached.then(() => false)]);
+    deadline.cancel();
+    if (!graceful) progress(`gateway pid ${identity.pid} still running after ${deadline.budgetMs() / 1000}s: SIGKILL`);
     const killed = this.killTree(identity);
     if (!graceful || killed > 0) progress(`killed ${killed} remaining process(es) of the gateway`);
     // Bounded, so that a process stuck in the kernel cannot wedge a restart or the shutdown.
@@ -108,6 +115,46 @@ export class GatewayProcesses {
     if (!gone) progress(`gateway pid ${identity.pid} has not exited ${EXIT_AFTER_KILL_MS / 1000}s after SIGKILL (stuck in the kernel?): going on`);
     if (!(await this.waitPortFree())) progress(`port ${this.o.port} is still in use after ${PORT_RELEASE_MS / 1000}s`);
     return !graceful;
+  }
+
+  /** The stop under way gets SIGKILL at most `graceMs` from now (PID 1 is shutting down). */
+  hastenStop(graceMs: number): void {
+    this.grace?.hasten(Date.now() + graceMs);
+  }
+
+  /**
+   * Resolves at `at`, or earlier once hastened; while it waits, a progress line at most
+   * every DRAIN_REPORT_MS says how much of the drain budget is left.
+   */
+  private graceDeadline(at: number, pid: number, progress: (message: string) => void): { reached: Promise<void>; cancel(): void; budgetMs(): number } {
+    const started = Date.now();
+    let deadline = at;
+    let timer: NodeJS.Timeout | undefined;
+    let resolveReached!: () => void;
+    const reached = new Promise<void>((resolve) => (resolveReached = resolve));
+    const arm = (): void => {
+      clearTimeout(timer);
+      const left = deadline - Date.now();
+      if (left <= 0) return resolveReached();
+      if (left > DRAIN_REPORT_MS) progress(`gateway pid ${pid} is draining, ${Math.ceil(left / 1000)} s left before SIGKILL`);
+      timer = setTimeout(arm, Math.min(left, DRAIN_REPORT_MS));
+    };
+    this.grace = {
+      hasten: (sooner) => {
+        if (sooner >= deadline) return;
+        deadline = sooner;
+        arm();
+      },
+    };
+    arm();
+    return {
+      reached,
+      budgetMs: () => deadline - started,
+      cancel: () => {
+        clearTimeout(timer);
+        this.grace = undefined;
+      },
+    };
   }
 
   /** A leftover identity from before a re-exec: stopped if it is still that process, never if the pid was recycled. */

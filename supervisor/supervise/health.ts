@@ -1,84 +1,32 @@
-// Is the gateway healthy (docs/gateway-states.md "What the proof means")? Three layers, cheapest first: the
-// process is still the one launched, it holds a LISTEN socket on its port, and its HTTP
-// health endpoint answers 200 or 401. A health mode stops after the first (process) or the
-// second (listener) for gateways without HTTP.
-import { type ClientRequest, request } from "node:http";
-import type { ProcessIdentity } from "./identity.js";
-import { proveIdentity } from "./identity.js";
+// Is the gateway healthy (docs/gateway-states.md "What the proof means")? Layers, cheapest
+// first: the process is still the one launched, it holds a LISTEN socket on its port, then
+// HTTP: in the probes mode OpenClaw's liveness and startup probes (healthy means live AND
+// started) with readiness read alongside, in the http mode one endpoint answering 200 or 401.
+// A health mode stops after the first (process) or the second (listener) layer for gateways
+// without HTTP.
+import { errorReason } from "../shared/errors.js";
+import { httpGet, MAX_PROBE_BODY_BYTES, type HttpAnswer } from "./http-get.js";
+import { proveIdentity, type ProcessIdentity } from "./identity.js";
 import { isListening, listenersOn } from "./listener.js";
+import { judgeLiveness, judgeReadiness, judgeStartup, type Readiness, type StartupPhase } from "./probe-contracts.js";
 import { shortageOf } from "./resources.js";
 import type { HealthMode } from "../shared/settings.js";
-import { errorMessage, errorReason } from "../shared/errors.js";
-
-export interface ProbeResult {
-  ok: boolean;
-  status?: number;
-  error?: string;
-  /** Time until the outcome was known (response headers, error or timeout). */
-  ms: number;
-}
 
 /** 401 counts: the gateway answers, it only wants its token (docs/configuration.md, healthUrl). */
 const HEALTHY_STATUS = new Set([200, 401]);
 
-/**
- * GET `url` over plain HTTP within `timeoutMs` in total (connect, headers, slow trickle).
- * No agent and no keep-alive: the socket is destroyed before the promise settles, so a
- * PID 1 that probes every few seconds keeps no sockets or timers. Never throws.
- */
-export function probeHealth(url: string, timeoutMs: number): Promise<ProbeResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-  return new Promise((resolve) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      resolve({ ok: false, error: `not a URL: ${url}`, ms: elapsed() });
-      return;
-    }
-    if (target.protocol !== "http:") {
-      resolve({ ok: false, error: `unsupported protocol ${target.protocol} in ${url}: expected http:`, ms: elapsed() });
-      return;
-    }
-    let outcome: ProbeResult | undefined;
-    let req: ClientRequest | undefined;
-    const settle = (result: Omit<ProbeResult, "ms">): void => {
-      if (outcome !== undefined) return;
-      outcome = { ...result, ms: elapsed() };
-      clearTimeout(timer);
-      req?.destroy();
-    };
-    // The socket timeout only measures inactivity; this one bounds the whole exchange.
-    const timer = setTimeout(() => settle({ ok: false, error: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    try {
-      req = request(target, { method: "GET", agent: false, headers: { connection: "close" }, timeout: timeoutMs });
-    } catch (error) {
-      settle({ ok: false, error: errorMessage(error) });
-      resolve(outcome!);
-      return;
-    }
-    req.on("timeout", () => settle({ ok: false, error: `no answer within ${timeoutMs} ms` }));
-    req.on("response", (res) => {
-      // Destroying a response mid-body emits "error" on it; nobody wants that body.
-      res.on("error", () => {});
-      const status = res.statusCode ?? 0;
-      settle({ ok: HEALTHY_STATUS.has(status), status });
-    });
-    req.on("error", (error: NodeJS.ErrnoException) => settle({ ok: false, error: error.code ?? error.message }));
-    // "close" comes after the socket is gone: resolving there leaves nothing behind.
-    req.on("close", () => {
-      settle({ ok: false, error: "connection closed without a response" });
-      resolve(outcome!);
-    });
-    req.end();
-  });
+/** Where the HTTP layer asks: one URL (http mode), or the three probes (probes mode). */
+export interface ProbeUrls {
+  health: string;
+  liveness: string;
+  startup: string;
+  readiness: string;
 }
 
 export interface HealthTarget {
   identity: ProcessIdentity;
   port: number;
-  url: string;
+  urls: ProbeUrls;
   /** http when absent. */
   mode?: HealthMode;
   timeoutMs: number;
@@ -86,12 +34,18 @@ export interface HealthTarget {
   procNetDir?: string;
 }
 
+export type HealthLayer = "identity" | "listener" | "http" | "liveness" | "startup";
+
 export interface HealthVerdict {
   healthy: boolean;
   /** The probe could not run for want of a resource of PID 1's own: nothing is known. */
   unknown?: true;
-  layer?: "identity" | "listener" | "http";
+  layer?: HealthLayer;
   detail: string;
+  /** Probes mode, once the gateway is live: what its startup probe said. */
+  startup?: StartupPhase;
+  /** Probes mode, once started: its readiness; null when the answer was not the contract. */
+  readiness?: Readiness | null;
 }
 
 function couldNotRun(what: string, error: unknown): HealthVerdict {
@@ -114,7 +68,7 @@ export async function proveHealthy(target: HealthTarget): Promise<HealthVerdict>
 }
 
 async function proveHealthyLayers(target: HealthTarget): Promise<HealthVerdict> {
-  const { identity, port, url, timeoutMs } = target;
+  const { identity, port } = target;
   if (!proveIdentity(identity, { procDir: target.procDir })) {
     return { healthy: false, layer: "identity", detail: `pid ${identity.pid} (start time ${identity.startTime}) is gone or was replaced` };
   }
@@ -130,13 +84,57 @@ async function proveHealthyLayers(target: HealthTarget): Promise<HealthVerdict> 
     };
   }
   if (target.mode === "listener") return { healthy: true, detail: `pid ${identity.pid} listens on port ${port} (health mode listener)` };
-  const probe = await probeHealth(url, timeoutMs);
-  if (!probe.ok && probe.status === undefined && shortageOf(probe.error) !== undefined) {
-    return { healthy: false, unknown: true, detail: `PID 1 could not open a socket for GET ${url} (${shortageOf(probe.error)})` };
+  if (target.mode === "http") return proveHealthEndpoint(target);
+  return proveProbes(target);
+}
+
+/** A socket PID 1 could not open proves nothing about the gateway. */
+function shortOfSockets(url: string, answer: HttpAnswer): HealthVerdict | undefined {
+  if (answer.status !== undefined) return undefined;
+  const short = shortageOf(answer.error);
+  return short === undefined ? undefined : { healthy: false, unknown: true, detail: `PID 1 could not open a socket for GET ${url} (${short})` };
+}
+
+function noAnswer(url: string, answer: HttpAnswer): string {
+  return `GET ${url}: ${answer.error ?? `HTTP ${answer.status}`} (${answer.ms} ms)`;
+}
+
+/** http mode: the one endpoint answers 200 or 401. */
+async function proveHealthEndpoint(target: HealthTarget): Promise<HealthVerdict> {
+  const { identity, port } = target;
+  const url = target.urls.health;
+  const answer = await httpGet(url, target.timeoutMs);
+  const short = shortOfSockets(url, answer);
+  if (short !== undefined) return short;
+  if (answer.status === undefined || !HEALTHY_STATUS.has(answer.status)) return { healthy: false, layer: "http", detail: noAnswer(url, answer) };
+  return { healthy: true, detail: `pid ${identity.pid} listens on port ${port}, GET ${url} answered ${answer.status} in ${answer.ms} ms` };
+}
+
+/** probes mode: live, then started; readiness is read once started, for the status only. */
+async function proveProbes(target: HealthTarget): Promise<HealthVerdict> {
+  const { identity, port, urls, timeoutMs } = target;
+  const live = await httpGet(urls.liveness, timeoutMs, MAX_PROBE_BODY_BYTES);
+  const liveShort = shortOfSockets(urls.liveness, live);
+  if (liveShort !== undefined) return liveShort;
+  if (live.status === undefined) return { healthy: false, layer: "liveness", detail: noAnswer(urls.liveness, live) };
+  const liveness = judgeLiveness(live.status, live.body);
+  if (!liveness.live) return { healthy: false, layer: "liveness", detail: `GET ${urls.liveness}: ${liveness.why}` };
+  const started = await httpGet(urls.startup, timeoutMs, MAX_PROBE_BODY_BYTES);
+  const startShort = shortOfSockets(urls.startup, started);
+  if (startShort !== undefined) return startShort;
+  if (started.status === undefined) return { healthy: false, layer: "startup", detail: noAnswer(urls.startup, started) };
+  const startup = judgeStartup(started.status, started.body);
+  if (startup.phase === "unknown") return { healthy: false, layer: "startup", detail: `GET ${urls.startup}: ${startup.why}` };
+  if (startup.phase !== "started") {
+    const pending = startup.pending === undefined ? "" : ` (${startup.pending})`;
+    return { healthy: false, layer: "startup", startup: startup.phase, detail: `live, but its startup probe says ${startup.phase}${pending}` };
   }
-  if (!probe.ok) {
-    const answer = probe.status === undefined ? probe.error : `HTTP ${probe.status}`;
-    return { healthy: false, layer: "http", detail: `GET ${url}: ${answer} (${probe.ms} ms)` };
-  }
-  return { healthy: true, detail: `pid ${identity.pid} listens on port ${port}, GET ${url} answered ${probe.status} in ${probe.ms} ms` };
+  const ready = await httpGet(urls.readiness, timeoutMs, MAX_PROBE_BODY_BYTES);
+  const readiness = ready.status === undefined ? null : (judgeReadiness(ready.status, ready.body) ?? null);
+  return {
+    healthy: true,
+    startup: "started",
+    readiness,
+    detail: `pid ${identity.pid} listens on port ${port}, live and started (${live.ms + started.ms} ms)`,
+  };
 }

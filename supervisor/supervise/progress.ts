@@ -1,24 +1,31 @@
-// Is a booting gateway making progress (docs/gateway-states.md "Slow gateways")? Its
-// process tree's CPU time: /proc/<pid>/stat fields 14 and 15 are readable for any process,
+// Is a gateway that is not healthy making progress (docs/gateway-states.md "Slow gateways")?
+// Its process tree's CPU time: /proc/<pid>/stat fields 14 and 15 are readable for any process,
 // so PID 1 needs no privilege for them. A gateway that computes (compiles, migrates, loads
-// plugins) is slow, not stuck; one that sleeps without listening is stuck. The scan is
-// bounded: one stat read per process, at most MAX_PROCESSES of them.
-import { readdirSync, readFileSync } from "node:fs";
-import { descendantsOf } from "./process-tree.js";
+// plugins, restarts in process) is slow, not stuck; one that sleeps without listening is stuck.
+//
+// Only the gateway's own tree is read, from its root down through each thread's `children`
+// file (/proc/<pid>/task/<tid>/children), never a scan of all of /proc: thousands of other
+// processes of the sandbox user cannot push the gateway out of view (docs/threat-model.md).
+// The walk is bounded; one cut short can only prove progress, never disprove it.
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { parseStat, type StatFields } from "./identity.js";
 
-const MAX_PROCESSES = 4096;
+/** The most processes of one gateway tree read per sample. */
+export const MAX_TREE_PROCESSES = 4096;
+/** The most threads of one process whose children are read. */
+const MAX_TASKS = 1024;
+/** A children file is pids separated by spaces: 64 KiB is over 9,000 of them. */
+const MAX_CHILDREN_BYTES = 64 * 1024;
 /** CPU time per second of wall time that counts as progress: well above an idle Node process. */
 export const PROGRESS_CPU_SHARE = 0.02;
 const TICKS_PER_SECOND = 100;
-/** Samples closer together than this say little (a tick is 10 ms) and cost a /proc scan each. */
+/** Samples closer together than this say little (a tick is 10 ms). */
 const MIN_SAMPLE_MS = 1000;
 
-/** Pure: the CPU ticks of rootPid (if it still has rootStartTime) and its descendants. */
-export function treeCpuTicks(processes: readonly StatFields[], rootPid: number, rootStartTime: number): number | undefined {
-  const root = processes.find((p) => p.pid === rootPid);
-  if (root === undefined || root.startTime !== rootStartTime) return undefined;
-  return [root, ...descendantsOf(rootPid, processes)].reduce((sum, p) => sum + p.utime + p.stime, 0);
+export interface TreeSample {
+  processes: StatFields[];
+  /** False when the walk stopped at a bound: processes beyond it are not in the sample. */
+  complete: boolean;
 }
 
 /** Pure: whether `ticks` CPU ticks over `elapsedMs` of wall time count as progress. */
@@ -26,39 +33,97 @@ export function isProgress(ticks: number, elapsedMs: number): boolean {
   return elapsedMs > 0 && ticks / TICKS_PER_SECOND >= (PROGRESS_CPU_SHARE * elapsedMs) / 1000;
 }
 
-/** Every process's stat line, at most MAX_PROCESSES; entries that vanish are skipped. */
-export function readStats(procDir = "/proc"): StatFields[] {
-  const stats: StatFields[] = [];
-  for (const name of readdirSync(procDir)) {
-    if (!/^\d+$/.test(name)) continue;
-    if (stats.length >= MAX_PROCESSES) break;
+const keyOf = (p: StatFields): string => `${p.pid}:${p.startTime}`;
+
+/**
+ * Pure: CPU ticks the tree used since `before` (ticks by process key). A process seen for the
+ * first time counts whole (it started since), one that exited counts nothing more: an exit
+ * never hides what the others did.
+ */
+export function ticksUsedSince(before: ReadonlyMap<string, number>, now: readonly StatFields[]): number {
+  let used = 0;
+  for (const p of now) used += Math.max(0, p.utime + p.stime - (before.get(keyOf(p)) ?? 0));
+  return used;
+}
+
+function readSmall(path: string, limit: number): string {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(limit);
+    const n = readSync(fd, buffer, 0, limit, 0);
+    return buffer.toString("latin1", 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function statOf(procDir: string, pid: number): StatFields | undefined {
+  try {
+    return parseStat(readFileSync(`${procDir}/${pid}/stat`, "latin1"));
+  } catch {
+    // Gone in between, or unparseable (qemu-user): it adds nothing.
+    return undefined;
+  }
+}
+
+/** The direct children of `pid`, from its threads' children files. */
+function childrenOf(procDir: string, pid: number): { pids: number[]; complete: boolean } {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`${procDir}/${pid}/task`);
+  } catch {
+    return { pids: [], complete: true };
+  }
+  const pids: number[] = [];
+  for (const tid of tasks.slice(0, MAX_TASKS)) {
     try {
-      stats.push(parseStat(readFileSync(`${procDir}/${name}/stat`, "latin1")));
+      for (const word of readSmall(`${procDir}/${pid}/task/${tid}/children`, MAX_CHILDREN_BYTES).split(" ")) {
+        if (/^\d+$/.test(word)) pids.push(Number(word));
+      }
     } catch {
-      // Gone in between, or unparseable (qemu-user): it adds nothing.
+      // The thread ended in between.
     }
   }
-  return stats;
+  return { pids, complete: tasks.length <= MAX_TASKS };
+}
+
+/** The tree of `rootPid` (if it still has `rootStartTime`), breadth first, bounded. */
+export function readTree(rootPid: number, rootStartTime: number, procDir = "/proc"): TreeSample | undefined {
+  const root = statOf(procDir, rootPid);
+  if (root === undefined || root.startTime !== rootStartTime) return undefined;
+  const processes = [root];
+  let complete = true;
+  for (let i = 0; i < processes.length; i++) {
+    const { pids, complete: allTasks } = childrenOf(procDir, processes[i]!.pid);
+    complete &&= allTasks;
+    for (const pid of pids) {
+      if (processes.length >= MAX_TREE_PROCESSES) return { processes, complete: false };
+      const child = statOf(procDir, pid);
+      if (child !== undefined) processes.push(child);
+    }
+  }
+  return { processes, complete };
 }
 
 /** Samples one gateway's tree over time; says when its CPU time grew enough since the last sample. */
 export class ProgressMeter {
-  private last: { at: number; ticks: number } | undefined;
+  private last: { at: number; ticks: Map<string, number> } | undefined;
 
   constructor(
     private readonly rootPid: number,
     private readonly rootStartTime: number,
+    private readonly procDir = "/proc",
   ) {}
 
   /** A description of the progress since the previous sample, or undefined. */
-  sample(now: number, processes?: readonly StatFields[]): string | undefined {
+  sample(now: number, tree?: TreeSample): string | undefined {
     if (this.last !== undefined && now - this.last.at < MIN_SAMPLE_MS) return undefined;
-    const ticks = treeCpuTicks(processes ?? readStats(), this.rootPid, this.rootStartTime);
-    if (ticks === undefined) return undefined;
+    const sampled = tree ?? readTree(this.rootPid, this.rootStartTime, this.procDir);
+    if (sampled === undefined) return undefined;
     const previous = this.last;
-    this.last = { at: now, ticks };
+    this.last = { at: now, ticks: new Map(sampled.processes.map((p) => [keyOf(p), p.utime + p.stime])) };
     if (previous === undefined) return undefined;
-    const used = ticks - previous.ticks;
+    const used = ticksUsedSince(previous.ticks, sampled.processes);
     return isProgress(used, now - previous.at) ? `${used * (1000 / TICKS_PER_SECOND)} ms of CPU time in ${now - previous.at} ms` : undefined;
   }
 }

@@ -257,7 +257,7 @@ describe.skipIf(!dockerAvailable())("supervision under faults (amd64)", () => {
   });
 
   describe("5. stop grace below Docker's", () => {
-    it("`docker stop` of a gateway that ignores TERM ends with the supervisor's own SIGKILL and exit, before Docker's", async () => {
+    it("`docker stop` of a gateway that ignores TERM ends with the supervisor's own SIGKILL and exit (143, not Docker's 137), before Docker's", async () => {
       const name = await bootGateway(image(), ["-e", "TEST_GATEWAY_MODE=ignore-term"]);
       await waitHealthy(name);
       const stop = await docker(["stop", name], { timeoutMs: 30_000 });
@@ -266,7 +266,8 @@ describe.skipIf(!dockerAvailable())("supervision under faults (amd64)", () => {
       expect(text).toContain("received SIGTERM: stopping the gateway (grace 8s)");
       expect(text).toMatch(/still running after 8s: SIGKILL/);
       expect(text).toContain("[supervisor] gateway stopped; exiting");
-      expect((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim()).toBe("137");
+      // 128 + TERM: PID 1 stopped because it was told to and killed the gateway itself.
+      expect((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim()).toBe("143");
     }, 60_000);
   });
 

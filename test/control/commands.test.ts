@@ -26,6 +26,8 @@ const REPORT: StatusReport = {
   capabilities: { gatewayKept: [], supervisorKept: [] },
   mode: "root",
   posture: "locked",
+  readiness: { ready: true, failing: [] },
+  drain: null,
 };
 const NEW_GATEWAY = { pid: 5151, startTime: 777, uid: 999 };
 const FAST_LOCK: LockTuning = { staleMs: 2_000, updateMs: 1_000, retryMs: 50 };
@@ -78,6 +80,7 @@ function captureIO(runDir: string, lock: LockTuning = FAST_LOCK): Captured {
     stdout: { write: (text: string) => (out += text) },
     stderr: { write: (text: string) => (err += text) },
     stopGraceMs: 0,
+    restartDrainMs: 0,
     lock,
     out: () => out,
     err: () => err,
@@ -234,7 +237,7 @@ describe("supervisor status", () => {
     const result = await run("status", [], io);
     expect(result.code).toBe(0);
     expect(result.err).toBe("");
-    expect(result.out).toMatch(/^state {9}healthy\ngateway {7}pid 4242 \(start time 123456, uid 999\)\nuptime {8}1m 5s /);
+    expect(result.out).toMatch(/^state {9}healthy\nreadiness {5}ready\ngateway {7}pid 4242 \(start time 123456, uid 999\)\nuptime {8}1m 5s /);
   });
 
   it("with --json prints the report as one JSON line, exit 0 whatever the state", async () => {

@@ -30,6 +30,8 @@ const REPORT: StatusReport = {
   capabilities: { gatewayKept: [], supervisorKept: ["net_raw"] },
   mode: "root",
   posture: "locked",
+  readiness: { ready: true, failing: [] },
+  drain: null,
 };
 
 describe("control protocol: requests", () => {
@@ -80,7 +82,9 @@ describe("control protocol: requests", () => {
       ['{"op":"restart","timeoutMs":3600001}', /^timeoutMs must be an integer.*got 3600001$/],
       ['{"op":"restart","timeoutMs":"30000"}', /^timeoutMs must be an integer.*got "30000"$/],
       ['{"op":"restart","timeoutMs":null}', /^timeoutMs must be an integer.*got null$/],
-      ['{"op":"restart","timeoutMs":1000,"force":true}', /^unexpected key "force" in a restart request: it takes op, timeoutMs and optionally expect and from$/],
+      ['{"op":"restart","timeoutMs":1000,"force":true}', /^unexpected key "force" in a restart request: it takes op, timeoutMs and optionally expect, from and drainMs$/],
+      ['{"op":"restart","timeoutMs":1000,"drainMs":-1}', /^drainMs must be an integer from 0 to 3600000 \(milliseconds\), got -1$/],
+      ['{"op":"start","timeoutMs":1000,"drainMs":5}', /^unexpected key "drainMs" in a start request/],
       ['{"op":"restart","timeoutMs":1000,"expect":null}', /^expect must be an object \{"pid":N,"startTime":T\}, got null$/],
       ['{"op":"restart","timeoutMs":1000,"expect":[1,2]}', /^expect must be an object/],
       ['{"op":"restart","timeoutMs":1000,"expect":{"pid":7}}', /^expect\.startTime must be a positive integer, got undefined$/],
@@ -159,19 +163,25 @@ describe("control protocol: answers", () => {
 describe("control commands: command lines", () => {
   it("parses the options of each command", () => {
     const good: Array<[ControlCommandName, string[], unknown]> = [
-      ["restart", [], { command: "restart", timeoutMs: 60_000, json: false }],
-      ["restart", ["--timeout", "5", "--json"], { command: "restart", timeoutMs: 5_000, json: true }],
-      ["restart", ["--timeout=3600"], { command: "restart", timeoutMs: 3_600_000, json: false }],
+      ["restart", [], { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "default" } }],
+      ["restart", ["--timeout", "5", "--json"], { command: "restart", timeoutMs: 5_000, json: true, drain: { kind: "default" } }],
+      ["restart", ["--timeout=3600"], { command: "restart", timeoutMs: 3_600_000, json: false, drain: { kind: "default" } }],
+      ["restart", ["--wait", "3s"], { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "wait", ms: 3000 } }],
+      ["restart", ["--wait=5m30s"], { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "wait", ms: 330_000 } }],
+      ["restart", ["--wait", "1500"], { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "wait", ms: 1500 } }],
+      ["restart", ["--force"], { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "force" } }],
       [
         "restart",
         ["--expect-pid", "42", "--expect-start-time", "777"],
-        { command: "restart", timeoutMs: 60_000, json: false, expect: { pid: 42, startTime: 777 } },
+        { command: "restart", timeoutMs: 60_000, json: false, drain: { kind: "default" }, expect: { pid: 42, startTime: 777 } },
       ],
       ["status", [], { command: "status", json: false }],
       ["status", ["--json"], { command: "status", json: true }],
-      ["health", [], { command: "health", json: false }],
-      ["health", ["--json"], { command: "health", json: true }],
-      ["stop", ["--json"], { command: "stop", json: true }],
+      ["health", [], { command: "health", json: false, ready: false }],
+      ["health", ["--json"], { command: "health", json: true, ready: false }],
+      ["health", ["--ready"], { command: "health", json: false, ready: true }],
+      ["stop", ["--json"], { command: "stop", json: true, drain: { kind: "default" } }],
+      ["stop", ["--wait", "20s"], { command: "stop", json: false, drain: { kind: "wait", ms: 20_000 } }],
     ];
     for (const [command, args, parsed] of good) {
       expect(parseControlArgs(command, args), `${command} ${args.join(" ")}`).toEqual({ kind: "run", parsed });
@@ -193,7 +203,11 @@ describe("control commands: command lines", () => {
       ["restart", ["--expect-start-time", "42"], /^--expect-pid and --expect-start-time go together$/],
       ["restart", ["--expect-pid", "0", "--expect-start-time", "1"], /^--expect-pid '0': expected a process id/],
       ["restart", ["--expect-pid", "1", "--expect-start-time", "x"], /^--expect-start-time 'x': expected a positive integer/],
-      ["restart", ["--force"], /^unknown option '--force', expected one of --timeout, --json/],
+      ["restart", ["--fast"], /^unknown option '--fast', expected one of --timeout, --wait, --force, --json/],
+      ["restart", ["--wait", "3s", "--force"], /^--wait and --force exclude each other/],
+      ["restart", ["--wait", "soon"], /^--wait 'soon': expected a duration above 0 and up to 1h/],
+      ["restart", ["--wait", "0"], /^--wait '0': expected a duration above 0/],
+      ["restart", ["--wait", "2h"], /^--wait '2h': expected a duration above 0 and up to 1h/],
       ["restart", ["--timout", "5"], /^unknown option '--timout', did you mean '--timeout'\?$/],
       ["restart", ["now"], /^unexpected argument 'now', expected no arguments$/],
       ["status", ["--timeout", "5"], /^unknown option '--timeout'/],
@@ -232,6 +246,7 @@ describe("control commands: status text", () => {
     expect(formatStatus(REPORT)).toBe(
       [
         "state         healthy",
+        "readiness     ready",
         "gateway       pid 4242 (start time 123456, uid 999)",
         "uptime        1h 2m 5s (since 2025-01-01T00:00:00.000Z)",
         "restarts      2 (crashes: 1, failed boots: 0)",
@@ -242,6 +257,15 @@ describe("control commands: status text", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("says what a restarting or draining gateway is doing, and which subsystems are not ready", () => {
+    const line = (report: StatusReport, name: string) => formatStatus(report).split("\n").find((l) => l.startsWith(name));
+    expect(line({ ...REPORT, state: "restarting" }, "state")).toBe("state         restarting (in process)");
+    expect(line({ ...REPORT, state: "stopping", drain: { budgetSeconds: 330, secondsLeft: 12 } }, "state")).toBe("state         stopping (draining, 12 s left)");
+    const notReady = { ...REPORT, readiness: { ready: false, failing: ["channel:telegram", "agent-database:main"] } };
+    expect(line(notReady, "readiness")).toBe("readiness     not ready (failing: channel:telegram, agent-database:main)");
+    expect(line({ ...REPORT, readiness: null }, "readiness")).toBe("readiness     unknown (no readiness probe answer)");
   });
 
   it("says none, unknown and the detail when there is no gateway", () => {
@@ -261,6 +285,7 @@ describe("control commands: status text", () => {
     expect(text).toBe(
       [
         "state         quarantined",
+        "readiness     -",
         "gateway       none",
         "uptime        -",
         "restarts      2 (crashes: 1, failed boots: 3)",

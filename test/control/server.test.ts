@@ -25,6 +25,8 @@ const REPORT: StatusReport = {
   capabilities: { gatewayKept: [], supervisorKept: [] },
   mode: "root",
   posture: "locked",
+  readiness: { ready: true, failing: [] },
+  drain: null,
 };
 
 const NEW_GATEWAY = { pid: 5151, startTime: 999, uid: 999 };

@@ -7,10 +7,15 @@
 // Listens on 127.0.0.1 only. Token: OPENCLAW_GATEWAY_TOKEN if non-empty, else gateway.auth.token
 // from $OPENCLAW_CONFIG (default /sandbox/.openclaw/openclaw.json); neither: exit 78.
 //
+//   GET  /healthz, /startupz, /readyz   OpenClaw's three probes, without the token, in OpenClaw's
+//                           shapes: 200 {"ok":true,"status":"live"}; 200 {"status":"started"} or
+//                           503 {"status":"starting","pendingReason"} / {"status":"draining"};
+//                           200 {"ready":true,"failing":[]} or 503 {"ready":false,"failing":[...]}
 //   GET  /health            200 {"ok":true,"pid":N} with `Authorization: Bearer <token>`, else 401
 //   GET  /whoami            {pid, uid, gid, groups, tokenSource, nodeOptions, hasTokenEnv, preloadsActive}
+//   GET  /slow?ms=N         answers {"ok":true,"waitedMs":N} after N ms: an agent's reply in flight
 //   POST /control/<action>  200 {"ok":true,"action","pid"[,"childPid"]}, then does the action
-//   anything without the token: 401
+//   anything else without the token: 401
 //
 // Faults: TEST_GATEWAY_MODE (comma-separated) at start, or POST /control/<action> at run time
 // (slow-start: environment only). From /control a fault fires once the answer is sent. From the
@@ -28,6 +33,15 @@
 //   exit0-on-term  exit 0 at once on SIGTERM
 //   slow-start     wait TEST_GATEWAY_START_DELAY_MS (default 3000) before listening, idle
 //   busy-start     the same, but computing all the time (a slow boot that makes progress)
+//   drain          on SIGTERM, as OpenClaw does: new requests get 503, /startupz says draining,
+//                  requests in flight (/slow) finish, then the server closes and it exits 0
+//   not-ready      /readyz answers 503 failing ["channel:test"] (also POST /control/not-ready,
+//                  /control/ready at run time)
+//   restart-in-process  (POST /control only, or SIGUSR2, as OpenClaw with OPENCLAW_NO_RESPAWN=1)
+//                  drain, close the listener, compute TEST_GATEWAY_RESTART_MS (default 2000), listen
+//                  again under the same pid, then start up again
+// TEST_GATEWAY_STARTUP_MS (or `startup-ms=N` in the mode file): after each listen, /startupz says
+// starting (pendingReason startup-sidecars) this long before started (default 0).
 // TEST_GATEWAY_MODE_FILE names a file read at each start (missing: nothing) whose content adds
 // modes in the same syntax, plus `start-delay-ms=N`: tests change it between launches of one
 // container, e.g. to make only the gateway launched by a restart fail.
@@ -47,8 +61,8 @@
   const childProcess = builtin('node:child_process');
 
   const HOST = '127.0.0.1';
-  const ACTIONS = ['crash', 'exit0', 'hang', 'deaf', 'daemon-child', 'ignore-term', 'exit0-on-term'];
-  const ENV_ONLY = ['slow-start', 'busy-start'];
+  const ACTIONS = ['crash', 'exit0', 'hang', 'deaf', 'daemon-child', 'ignore-term', 'exit0-on-term', 'not-ready', 'ready', 'restart-in-process'];
+  const ENV_ONLY = ['slow-start', 'busy-start', 'drain'];
 
   const log = (message) => process.stdout.write(`[test-gateway] ${message}\n`);
   const exit = (code, why) => {
@@ -65,7 +79,8 @@
   const fromFile = readModeFile(process.env.TEST_GATEWAY_MODE_FILE);
   const settings = `${process.env.TEST_GATEWAY_MODE ?? ''},${fromFile}`.split(',').map((m) => m.trim()).filter(Boolean);
   const startDelaySetting = settings.find((m) => m.startsWith('start-delay-ms='));
-  const modes = settings.filter((m) => !m.startsWith('start-delay-ms='));
+  const startupSetting = settings.find((m) => m.startsWith('startup-ms='));
+  const modes = settings.filter((m) => !m.startsWith('start-delay-ms=') && !m.startsWith('startup-ms='));
   for (const mode of modes) {
     if (!ACTIONS.includes(mode) && !ENV_ONLY.includes(mode)) exit(64, `unknown TEST_GATEWAY_MODE '${mode}'`);
   }
@@ -74,6 +89,8 @@
     ? Number(startDelaySetting.slice('start-delay-ms='.length))
     : numberFromEnv('TEST_GATEWAY_START_DELAY_MS', 3000);
   const daemonTtlMs = numberFromEnv('TEST_GATEWAY_DAEMON_TTL_MS', 600000);
+  const startupMs = startupSetting ? Number(startupSetting.slice('startup-ms='.length)) : numberFromEnv('TEST_GATEWAY_STARTUP_MS', 0);
+  const restartMs = numberFromEnv('TEST_GATEWAY_RESTART_MS', 2000);
 
   const auth = readToken();
   if (!auth.token) exit(78, `no token configured (${auth.problem})`);
@@ -82,16 +99,40 @@
   log(`starting pid ${process.pid}, token from ${auth.source}, mode ${modes.join(',') || 'normal'}`);
 
   let hanging = false;
-  let onTerm = 'graceful';
+  let onTerm = modes.includes('drain') ? 'drain' : 'graceful';
+  let ready = !modes.includes('not-ready');
+  // What /startupz says: starting after each listen (for startupMs), started, or draining.
+  let phase = 'starting';
+  let inFlight = 0;
+  // Set by SIGTERM: a drain under way for an in-process restart ends in an exit instead.
+  let exitAfterDrain = false;
   const server = http.createServer(handle);
 
   process.on('SIGTERM', () => {
     if (onTerm === 'ignore') return log('SIGTERM: ignored');
     if (onTerm === 'exit0') exit(0, 'SIGTERM');
+    if (onTerm === 'drain') {
+      exitAfterDrain = true;
+      return drain(() => exit(0, 'SIGTERM: drained, server closed'));
+    }
     // Close reports ERR_SERVER_NOT_RUNNING when deaf; the shutdown is just as clean.
     server.close(() => exit(0, 'SIGTERM: server closed'));
     server.closeAllConnections(); // hung requests would otherwise hold close() open forever
   });
+  process.on('SIGUSR2', () => act('restart-in-process'));
+
+  /** New work gets 503 while the requests in flight finish; then the server closes. */
+  function drain(done) {
+    if (phase === 'draining') return;
+    phase = 'draining';
+    log(`draining: ${inFlight} request(s) in flight`);
+    const check = setInterval(() => {
+      if (inFlight > 0) return;
+      clearInterval(check);
+      server.close(() => done());
+      server.closeAllConnections();
+    }, 10);
+  }
 
   for (const mode of modes) if (mode === 'ignore-term' || mode === 'exit0-on-term') act(mode);
   const exitMode = modes.find((mode) => mode === 'crash' || mode === 'exit0');
@@ -119,6 +160,10 @@
     server.once('error', (err) => exit(1, `listen on ${HOST}:${port} failed (${err.code})`));
     server.listen(port, HOST, () => {
       log(`listening on ${HOST}:${port} pid ${process.pid}`);
+      phase = 'starting';
+      setTimeout(() => {
+        if (phase === 'starting') phase = 'started';
+      }, startupMs);
       for (const mode of modes) {
         if (['crash', 'exit0', 'hang', 'deaf', 'daemon-child'].includes(mode)) setTimeout(() => act(mode), delayMs);
       }
@@ -147,6 +192,23 @@
       case 'exit0-on-term':
         onTerm = 'exit0';
         return log('exit0-on-term: SIGTERM will exit 0 at once');
+      case 'not-ready':
+      case 'ready':
+        ready = action === 'ready';
+        return log(`readiness: ${ready ? 'ready' : 'not ready'}`);
+      case 'restart-in-process':
+        return drain(() => {
+          if (exitAfterDrain) exit(0, 'SIGTERM during an in-process restart: drained, server closed');
+          log(`restarting in process: computing ${restartMs} ms before listening again`);
+          const until = Date.now() + restartMs;
+          const work = () => {
+            const slice = Date.now() + 20;
+            while (Date.now() < slice) Math.sqrt(Math.random());
+            if (Date.now() < until) setImmediate(work);
+            else listen();
+          };
+          work();
+        });
     }
   }
 
@@ -156,8 +218,31 @@
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
+    const url = new URL(req.url, `http://${HOST}`);
+    const path = url.pathname;
+    if (path === '/healthz') return send(200, { ok: true, status: 'live' });
+    if (path === '/startupz') {
+      const started = phase === 'started';
+      return send(started ? 200 : 503, { ok: started, status: phase, ...(phase === 'starting' ? { pendingReason: 'startup-sidecars' } : {}) });
+    }
+    if (path === '/readyz') {
+      const failing = phase === 'draining' ? ['gateway-draining'] : phase === 'starting' ? ['startup-sidecars'] : ready ? [] : ['channel:test'];
+      return send(failing.length === 0 ? 200 : 503, { ready: failing.length === 0, failing });
+    }
     if (!isAuthorized(req.headers.authorization)) return send(401, { ok: false, error: 'unauthorized' });
-    const path = new URL(req.url, `http://${HOST}`).pathname;
+    if (phase === 'draining') {
+      return send(503, { error: { message: 'Gateway is temporarily unavailable while suspending or restarting', code: 'gateway_unavailable' } });
+    }
+    if (path === '/slow') {
+      const ms = Number(url.searchParams.get('ms') ?? '1000');
+      inFlight++;
+      log(`slow request: answering in ${ms} ms`);
+      return setTimeout(() => {
+        send(200, { ok: true, waitedMs: ms });
+        inFlight--;
+        log('slow request: answered');
+      }, ms);
+    }
     const action = path.startsWith('/control/') ? path.slice('/control/'.length) : undefined;
     if (path === '/health' || path === '/whoami') {
       if (req.method !== 'GET') return send(405, { ok: false, error: 'method not allowed' });

@@ -383,3 +383,51 @@ describe("SIGTERM", () => {
     expect(finished.stdout).toContain("[test-gateway] SIGTERM: exit 0\n");
   });
 });
+
+describe("OpenClaw's probes, drain and in-process restart", () => {
+  it("answers /healthz, /startupz and /readyz without the token, in OpenClaw's shapes; starting for TEST_GATEWAY_STARTUP_MS", async () => {
+    const { port } = await startListening({ OPENCLAW_GATEWAY_TOKEN: TOKEN, TEST_GATEWAY_STARTUP_MS: "600" });
+    expect(json(await request(port, "/healthz"))).toEqual({ ok: true, status: "live" });
+    const starting = await request(port, "/startupz");
+    expect([starting.status, json(starting)]).toEqual([503, { ok: false, status: "starting", pendingReason: "startup-sidecars" }]);
+    expect((await request(port, "/readyz")).status).toBe(503);
+    await sleep(700);
+    const started = await request(port, "/startupz");
+    expect([started.status, json(started)]).toEqual([200, { ok: true, status: "started" }]);
+    const ready = await request(port, "/readyz");
+    expect([ready.status, json(ready)]).toEqual([200, { ready: true, failing: [] }]);
+  });
+
+  it("not-ready: /readyz names a failing channel while startup says started", async () => {
+    const { port } = await startListening({ OPENCLAW_GATEWAY_TOKEN: TOKEN, TEST_GATEWAY_MODE: "not-ready" });
+    const readiness = await request(port, "/readyz");
+    expect([readiness.status, json(readiness)]).toEqual([503, { ready: false, failing: ["channel:test"] }]);
+    expect((await request(port, "/startupz")).status).toBe(200);
+    await request(port, "/control/ready", { token: TOKEN, method: "POST" });
+    expect((await request(port, "/readyz")).status).toBe(200);
+  });
+
+  it("drain: on SIGTERM a request in flight completes, new ones get 503, then it exits 0", async () => {
+    const { gateway, port } = await startListening({ OPENCLAW_GATEWAY_TOKEN: TOKEN, TEST_GATEWAY_MODE: "drain" });
+    const inFlight = request(port, "/slow?ms=1500", { token: TOKEN });
+    await gateway.waitForOutput(/slow request: answering in 1500 ms/);
+    await gateway.signal("SIGTERM");
+    await sleep(100);
+    expect(json(await request(port, "/startupz"))).toMatchObject({ status: "draining" });
+    expect((await request(port, "/health", { token: TOKEN })).status).toBe(503);
+    expect(await inFlight).toMatchObject({ status: 200 });
+    const finished = await gateway.finished;
+    expect(finished.status).toBe(0);
+    expect(finished.stdout).toContain("SIGTERM: drained, server closed: exit 0");
+  });
+
+  it("restart-in-process (SIGUSR2): the listener goes away and comes back under the same pid", async () => {
+    const { gateway, port } = await startListening({ OPENCLAW_GATEWAY_TOKEN: TOKEN, TEST_GATEWAY_RESTART_MS: "800" });
+    await gateway.signal("SIGUSR2");
+    await gateway.waitForOutput(/restarting in process: computing 800 ms/);
+    expect(await failureCode(request(port, "/healthz"))).toBe("ECONNREFUSED");
+    await gateway.waitForOutput(new RegExp(`listening on 127\\.0\\.0\\.1:${port} pid ${gateway.process.pid}\\n[^]*listening on`), 5000);
+    expect(json(await request(port, "/healthz"))).toEqual({ ok: true, status: "live" });
+    expect(isAlive(gateway.process.pid!)).toBe(true);
+  });
+});

@@ -1,6 +1,8 @@
 // A raw HTTP server in a child process, so the test process holds no server-side sockets
 // and its active handles show only what a probe leaves behind. GET /<status> answers that
-// status; /hang accepts and never answers; /trickle sends a header line every 50 ms forever.
+// status; /json/<status>/<base64url body> answers that status with that body; /hang accepts
+// and never answers; /trickle sends a header line every 50 ms forever; /flood sends a body
+// that never ends.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
@@ -16,6 +18,19 @@ const server = net.createServer((socket) => {
       socket.write("HTTP/1.1 200 OK\\r\\n");
       const t = setInterval(() => socket.write("X-Slow: 1\\r\\n"), 50);
       socket.on("close", () => clearInterval(t));
+      return;
+    }
+    if (path === "/flood") {
+      socket.write("HTTP/1.1 200 OK\\r\\nConnection: close\\r\\n\\r\\n");
+      const chunk = Buffer.alloc(16384, 120);
+      const t = setInterval(() => socket.write(chunk), 1);
+      socket.on("close", () => clearInterval(t));
+      return;
+    }
+    const json = /^\\/json\\/(\\d+)\\/([A-Za-z0-9_-]*)$/.exec(path);
+    if (json) {
+      const body = Buffer.from(json[2], "base64url");
+      socket.end("HTTP/1.1 " + json[1] + " X\\r\\nContent-Type: application/json\\r\\nContent-Length: " + body.length + "\\r\\nConnection: close\\r\\n\\r\\n" + body);
       return;
     }
     const status = Number(path.slice(1)) || 200;
@@ -44,4 +59,9 @@ export async function startServer(options: { host?: string; uid?: number } = {})
       await exited;
     },
   };
+}
+
+/** The path at which the server answers `status` with `body` (JSON.stringify'd unless a string). */
+export function jsonPath(status: number, body: unknown): string {
+  return `/json/${status}/${Buffer.from(typeof body === "string" ? body : JSON.stringify(body)).toString("base64url")}`;
 }

@@ -9,6 +9,22 @@ describe("settings", () => {
     expect(s.gatewayPort).toBe(18789);
     expect(s.posture).toBe("locked");
     expect(withPort(s.healthUrl, s.gatewayPort)).toBe("http://127.0.0.1:18789/health");
+    // OpenClaw's contract: three probes, a drain budget within its own 330 s stop policy.
+    expect(s.healthMode).toBe("probes");
+    expect([s.livenessUrl, s.startupUrl, s.readinessUrl].map((url) => withPort(url, s.gatewayPort))).toEqual([
+      "http://127.0.0.1:18789/healthz",
+      "http://127.0.0.1:18789/startupz",
+      "http://127.0.0.1:18789/readyz",
+    ]);
+    expect(s.restartDrainSeconds).toBe(330);
+    expect(s.stopGraceSeconds).toBeLessThan(10);
+    expect(s.gatewayRestarts).toBe("in-process");
+  });
+
+  it("refuses restart handoffs without a command to consume them", () => {
+    expect(() => resolveSettings({ SUPERVISOR_GATEWAY_RESTARTS: "handoff" }, undefined, "f.json")).toThrow(/^gatewayRestarts "handoff" .* needs restartHandoffCommand/);
+    const s = resolveSettings({ SUPERVISOR_GATEWAY_RESTARTS: "handoff", SUPERVISOR_RESTART_HANDOFF_COMMAND: '["openclaw","gateway","restart-handoff"]' }, undefined, "f.json");
+    expect(s.restartHandoffCommand).toEqual(["openclaw", "gateway", "restart-handoff"]);
   });
 
   it("lets the file override defaults and the environment override the file", () => {
@@ -31,7 +47,7 @@ describe("settings", () => {
       [{}, "[]", /^f\.json: expected a JSON object of settings$/],
       [{}, '{"gatewayPort": "18789"}', /^f\.json: "gatewayPort" must be a port number/],
       [{}, '{"gatewayPrt": 1}', /^f\.json: unknown setting "gatewayPrt"/],
-      [{ SUPERVISOR_HEALTH_MODE: "tcp" }, undefined, /^SUPERVISOR_HEALTH_MODE="tcp": expected "http", "listener" or "process"$/],
+      [{ SUPERVISOR_HEALTH_MODE: "tcp" }, undefined, /^SUPERVISOR_HEALTH_MODE="tcp": expected "probes", "http", "listener" or "process"$/],
     ];
     for (const [env, file, pattern] of bad) {
       expect(() => resolveSettings(env, file, "f.json")).toThrow(SettingsError);

@@ -16,6 +16,8 @@ import {
   type MachineState,
 } from "../../supervisor/supervise/gateway-machine.js";
 import type { GatewayState } from "../../supervisor/supervise/control-contract.js";
+import type { HealthLayer } from "../../supervisor/supervise/health.js";
+import type { StartupPhase } from "../../supervisor/supervise/probe-contracts.js";
 
 const config: MachineConfig = {
   policy: { initialBackoffMs: 1000, maxBackoffMs: 8000, stableAfterMs: 60_000, quarantineAfter: 3, windowMs: 300_000 },
@@ -25,6 +27,9 @@ const config: MachineConfig = {
   unhealthyThreshold: 2,
   probationMs: 600_000,
   probationMaxMs: 2_400_000,
+  stopGraceMs: 8000,
+  restartDrainMs: 330_000,
+  restartHandoff: false,
 };
 
 const configDefault = () => config;
@@ -59,9 +64,9 @@ class Run {
     return this.state.gateway!.identity!.pid;
   }
 
-  probe(verdict: "healthy" | "failed" | "unknown", layer?: "identity" | "listener" | "http"): Effect[] {
+  probe(verdict: "healthy" | "failed" | "unknown", layer?: HealthLayer, startup?: StartupPhase): Effect[] {
     this.send({ type: "probe-due" }, Math.max(0, (this.state.timers.probe ?? this.now) - this.now));
-    return this.send({ type: "probe-result", launch: this.launch, verdict, detail: `${verdict} probe`, ...(layer ? { layer } : {}) });
+    return this.send({ type: "probe-result", launch: this.launch, verdict, detail: `${verdict} probe`, ...(layer ? { layer } : {}), ...(startup ? { startup } : {}) });
   }
 
   /** Exit (expected or not) and, when stopping, the driver's stop-done. */
@@ -83,6 +88,10 @@ const healthy: Setup = (r) => {
 const unhealthy: Setup = (r) => {
   healthy(r);
   r.probe("failed", "listener");
+};
+const restarting: Setup = (r) => {
+  healthy(r);
+  r.probe("failed", "startup", "draining");
 };
 const stopping: Setup = (r) => {
   healthy(r);
@@ -108,6 +117,7 @@ const SETUPS: Record<GatewayState, Setup> = {
   starting,
   healthy,
   unhealthy,
+  restarting,
   stopping,
   "backing-off": backingOff,
   quarantined,
@@ -128,12 +138,13 @@ describe("gateway state machine: the table", () => {
   type Row = [GatewayState, string, GatewayState, string[], (r: Run) => MachineEvent];
   const request = (kind: "restart" | "stop", id = 50): ((r: Run) => MachineEvent) => () => ({ type: "request", id, kind, from: "test", timeoutMs: 60_000 });
   const exitOf = (clean: boolean) => (r: Run): MachineEvent => ({ type: "exit", launch: r.launch, description: clean ? "exited with 0" : "exited with 1", clean });
-  const result = (verdict: "healthy" | "failed" | "unknown", layer?: "listener" | "http") => (r: Run): MachineEvent => ({
+  const result = (verdict: "healthy" | "failed" | "unknown", layer?: HealthLayer, startup?: StartupPhase) => (r: Run): MachineEvent => ({
     type: "probe-result",
     launch: r.launch,
     verdict,
     detail: verdict,
     ...(layer ? { layer } : {}),
+    ...(startup ? { startup } : {}),
   });
   const rows: Row[] = [
     ["starting", "probe due", "starting", ["probe"], () => ({ type: "probe-due" })],
@@ -147,6 +158,9 @@ describe("gateway state machine: the table", () => {
     ["starting", "request stop", "stopping", ["stop"], request("stop")],
     ["starting", "shutdown", "stopping", ["stop"], () => ({ type: "shutdown" })],
     ["healthy", "probe failed", "unhealthy", [], result("failed", "http")],
+    ["healthy", "startup probe says draining (in-process restart)", "restarting", [], result("failed", "startup", "draining")],
+    ["healthy", "startup probe says starting (in-process restart)", "restarting", [], result("failed", "startup", "starting")],
+    ["healthy", "listener gone without progress", "unhealthy", [], result("failed", "listener")],
     ["healthy", "probe could not run", "healthy", [], result("unknown")],
     ["healthy", "exit (unexpected, clean)", "backing-off", ["clean-up"], exitOf(true)],
     ["healthy", "request restart", "stopping", ["stop"], request("restart")],
@@ -156,12 +170,19 @@ describe("gateway state machine: the table", () => {
     ["unhealthy", "probe failed (threshold)", "stopping", ["stop"], result("failed", "listener")],
     ["unhealthy", "probe could not run", "unhealthy", [], result("unknown")],
     ["unhealthy", "exit (unexpected)", "backing-off", ["clean-up"], exitOf(false)],
+    ["restarting", "probe due", "restarting", ["probe"], () => ({ type: "probe-due" })],
+    ["restarting", "listener gone (not counted)", "restarting", [], result("failed", "listener")],
+    ["restarting", "started again", "healthy", [], result("healthy")],
+    ["restarting", "grace expired", "stopping", ["stop"], () => ({ type: "grace-expired" })],
+    ["restarting", "exit (unexpected)", "backing-off", ["clean-up"], exitOf(false)],
+    ["restarting", "request restart", "stopping", ["stop"], request("restart")],
+    ["restarting", "shutdown", "stopping", ["stop"], () => ({ type: "shutdown" })],
     ["stopping", "exit during a restart (expected)", "stopping", [], exitOf(true)],
     ["stopping", "stop done", "starting", ["launch"], (r) => ({ type: "stop-done", launch: r.launch, forced: false })],
     ["stopping", "request joined", "stopping", [], request("restart")],
     ["stopping", "request stop (busy)", "stopping", ["answer"], request("stop")],
     ["stopping", "probe result ignored", "stopping", [], result("healthy")],
-    ["stopping", "shutdown", "stopping", ["answer"], () => ({ type: "shutdown" })],
+    ["stopping", "shutdown (the restart's drain is cut to the short grace)", "stopping", ["answer", "hasten-stop"], () => ({ type: "shutdown" })],
     ["backing-off", "relaunch due", "starting", ["launch"], () => ({ type: "relaunch-due" })],
     ["backing-off", "request restart", "starting", ["launch"], request("restart")],
     ["backing-off", "request stop", "stopped", ["answer"], request("stop")],
@@ -326,6 +347,84 @@ describe("gateway state machine: behaviours", () => {
       result: { ok: false, layer: "launch failure", message: expect.stringMatching(/^gateway pid \d+ exited with 1 before it was healthy$/) },
     });
     expect(run.state.phase).toBe("backing-off");
+  });
+
+  it("gives a requested restart or stop the drain budget, a request's own budget, and PID 1's shutdown the short grace", () => {
+    const stopOf = (effects: Effect[]) => effects.find((e): e is Extract<Effect, { kind: "stop" }> => e.kind === "stop");
+    const restart = at("healthy");
+    expect(stopOf(restart.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000 }))?.graceMs).toBe(config.restartDrainMs);
+    const waited = at("healthy");
+    expect(stopOf(waited.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000, drainMs: 3000 }))?.graceMs).toBe(3000);
+    const stop = at("healthy");
+    expect(stopOf(stop.send({ type: "request", id: 1, kind: "stop", from: "test", timeoutMs: 0 }))?.graceMs).toBe(config.restartDrainMs);
+    const shutdown = at("healthy");
+    expect(stopOf(shutdown.send({ type: "shutdown" }))?.graceMs).toBe(config.stopGraceMs);
+    // A shutdown during a long drain cuts it to the short grace, counted from the shutdown.
+    const hastened = restart.send({ type: "shutdown" }, 1000).find((e) => e.kind === "hasten-stop");
+    expect(hastened).toEqual({ kind: "hasten-stop", launch: restart.launch, graceMs: config.stopGraceMs });
+  });
+
+  it("counts a restart's health deadline from its launch, not from the request: the drain has its own budget", () => {
+    const run = at("healthy");
+    const pid = run.pid;
+    run.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 10_000 });
+    expect(run.state.requests[0]!.deadline).toBeNull();
+    run.now += 200_000; // a long drain
+    run.exit(true);
+    expect(run.pid).not.toBe(pid);
+    expect(run.state.requests[0]!.deadline).toBe(run.now + 10_000);
+  });
+
+  it("recognises an in-process restart (listener gone while computing) and never counts it", () => {
+    const run = at("healthy");
+    const pid = run.pid;
+    run.send({ type: "progress", launch: run.launch, what: "cpu" }, 4000);
+    run.probe("failed", "listener");
+    expect(run.state.phase).toBe("restarting");
+    for (let i = 0; i < 10; i++) run.probe("failed", "listener");
+    expect(run.state.phase).toBe("restarting");
+    run.probe("failed", "startup", "starting");
+    run.probe("healthy");
+    expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, failedBoots: 0, launches: 1 });
+    expect(run.pid).toBe(pid);
+    expect(run.effects.some((e) => e.kind === "log" && /restarted in process and is healthy again/.test(e.message))).toBe(true);
+  });
+
+  it("replaces a gateway whose in-process restart shows no progress for the grace, as a failed boot", () => {
+    const run = at("restarting");
+    run.send({ type: "grace-expired" }, config.bootGraceMs);
+    expect(run.state).toMatchObject({ phase: "stopping", after: "failed boot" });
+    expect(run.state.detail).toMatch(/after its in-process restart and no progress/);
+  });
+
+  it("with restart handoffs, an exit 0 the handoff accepts relaunches at once, uncounted; one it refuses is a crash", () => {
+    const handoff = { ...config, restartHandoff: true };
+    const accepted = new Run(handoff);
+    healthy(accepted);
+    const pid = accepted.pid;
+    const asked = accepted.send({ type: "exit", launch: accepted.launch, description: "exited with 0", clean: true, code: 0 });
+    expect(asked.filter((e) => e.kind === "consume-handoff")).toEqual([{ kind: "consume-handoff", launch: 1, identity: identity(pid) }]);
+    expect(accepted.state.phase).toBe("restarting");
+    expect(wayOut(accepted.state, handoff)).toBe("handoff answer or its timeout");
+    accepted.send({ type: "handoff-result", launch: 1, accepted: true, detail: "SIGUSR2, signal" });
+    expect(accepted.state).toMatchObject({ phase: "starting", crashes: 0, launches: 2, lastExit: { expected: true } });
+
+    const refused = new Run(handoff);
+    healthy(refused);
+    refused.send({ type: "exit", launch: refused.launch, description: "exited with 0", clean: true, code: 0 });
+    refused.send({ type: "handoff-result", launch: 1, accepted: false, detail: "consume answered none/missing" });
+    expect(refused.state).toMatchObject({ phase: "backing-off", crashes: 1 });
+
+    const silent = new Run(handoff);
+    healthy(silent);
+    silent.send({ type: "exit", launch: silent.launch, description: "exited with 0", clean: true, code: 0 });
+    silent.send({ type: "grace-expired" }, 90_000);
+    expect(silent.state).toMatchObject({ phase: "backing-off", crashes: 1 });
+
+    // Without handoffs (the default), an exit 0 is a crash at once.
+    const plain = at("healthy");
+    plain.send({ type: "exit", launch: plain.launch, description: "exited with 0", clean: true, code: 0 });
+    expect(plain.state).toMatchObject({ phase: "backing-off", crashes: 1 });
   });
 
   it("logs one line per state change", () => {

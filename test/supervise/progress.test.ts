@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProgress, ProgressMeter, treeCpuTicks } from "../../supervisor/supervise/progress.js";
+import { isProgress, ProgressMeter, ticksUsedSince } from "../../supervisor/supervise/progress.js";
 import { shortageOf } from "../../supervisor/supervise/resources.js";
 import type { StatFields } from "../../supervisor/supervise/identity.js";
 
@@ -16,11 +16,12 @@ const proc = (pid: number, ppid: number, utime: number, stime = 0, startTime = 1
 });
 
 describe("progress of a booting gateway", () => {
-  it("adds the CPU time of the gateway and all its descendants, nothing else", () => {
-    const processes = [proc(1, 0, 500), proc(10, 1, 30, 5), proc(11, 10, 7), proc(12, 11, 1, 1), proc(20, 1, 900)];
-    expect(treeCpuTicks(processes, 10, 1010)).toBe(30 + 5 + 7 + 2);
-    expect(treeCpuTicks(processes, 10, 999)).toBeUndefined();
-    expect(treeCpuTicks(processes, 99, 1099)).toBeUndefined();
+  it("adds the CPU time each process of the tree used since the last sample; an exit hides nothing", () => {
+    const before = new Map([["10:1010", 30], ["11:1011", 7], ["12:1012", 500]]);
+    // 12 exited (its 500 ticks are gone from the sum), 13 is new (counted whole).
+    expect(ticksUsedSince(before, [proc(10, 1, 35), proc(11, 10, 7), proc(13, 10, 2, 1)])).toBe(5 + 0 + 3);
+    // A pid recycled with another start time is another process.
+    expect(ticksUsedSince(new Map([["10:1", 100]]), [proc(10, 1, 40)])).toBe(40);
   });
 
   it("counts 2% of a CPU or more as progress", () => {
@@ -32,10 +33,11 @@ describe("progress of a booting gateway", () => {
 
   it("compares samples at least a second apart", () => {
     const meter = new ProgressMeter(10, 1010);
-    expect(meter.sample(0, [proc(10, 1, 0)])).toBeUndefined();
-    expect(meter.sample(500, [proc(10, 1, 50)])).toBeUndefined();
-    expect(meter.sample(1000, [proc(10, 1, 50)])).toBe("500 ms of CPU time in 1000 ms");
-    expect(meter.sample(2000, [proc(10, 1, 51)])).toBeUndefined();
+    const tree = (ticks: number) => ({ processes: [proc(10, 1, ticks)], complete: true });
+    expect(meter.sample(0, tree(0))).toBeUndefined();
+    expect(meter.sample(500, tree(50))).toBeUndefined();
+    expect(meter.sample(1000, tree(50))).toBe("500 ms of CPU time in 1000 ms");
+    expect(meter.sample(2000, tree(51))).toBeUndefined();
   });
 });
 
