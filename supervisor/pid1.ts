@@ -11,6 +11,7 @@
 // evaluates them (node:http, node:net), a tenth of its start-up.
 import { constants } from "node:os";
 import { prepareBoot, type BootOptions, type PreparedGateway, type PreparedOneShot } from "./boot/chain.js";
+import { MIRROR_INTERVAL_MS, type ConfigMirror } from "./boot/config-mirror.js";
 import { buildLaunch, reportChildCapabilities } from "./boot/launch.js";
 import { removeTokenFile } from "./boot/token-delivery.js";
 import { exitWith, STATUS } from "./init/exit.js";
@@ -72,6 +73,8 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
   const driver = new GatewayDriver({
     addon: prepared.addon,
     prepareLaunch: prepared.prepareLaunch,
+    checkLaunch: prepared.checkLaunch,
+    configIdentity: prepared.configIdentity,
     afterLaunch: (pid) => {
       log(`launch: gateway pid ${pid} as ${prepared.gatewayName}`);
       return prepared.rootMode ? reportChildCapabilities("gateway", pid, prepared.gatewayCaps) : Promise.resolve([]);
@@ -95,6 +98,7 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
   });
   installLastResortHandlers();
   const pid1 = new GatewayPid1(driver, prepared.addon, settings);
+  runMirror(prepared.mirror);
   // The status report gains whether the port is protected, read afresh for each request.
   const handler: ControlHandler = {
     restart: (request, progress) => driver.restart(request, progress),
@@ -155,6 +159,12 @@ class GatewayPid1 {
     const status = stopped?.status !== undefined && !stopped.forced ? shellStatus(stopped.status) : 128 + constants.signals[signal];
     exitWith(status, "gateway stopped; exiting", { level: "info", event: "supervisor.exit" });
   }
+}
+
+/** The mutable posture's config mirror, one contained pass every MIRROR_INTERVAL_MS. */
+function runMirror(mirror: ConfigMirror | undefined): void {
+  if (mirror === undefined) return;
+  setInterval(() => contained("the config mirror", () => void mirror.sync()), MIRROR_INTERVAL_MS);
 }
 
 /** The last line of defence of "PID 1 cannot crash": whatever still escapes is one log line. */

@@ -2,13 +2,14 @@
 // step, ending in a prepared launch: the gateway's (with a preparer for every relaunch) or
 // one command's. It only prepares: the composition root (supervisor/pid1.ts) hands the
 // result to the loop that runs it. A refusal ends the supervisor here with one line (78).
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync } from "node:fs";
 import type { CapabilityName } from "../shared/capabilities.js";
 import { useNativeFs } from "../shared/dir-fd.js";
 import { errorMessage } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
 import { DEFAULTS, gatewayUidProblem, loadSettings, SettingsError, withPort, type Settings } from "../shared/settings.js";
+import { openStateDirectory } from "../shared/state-directory.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { exitWith, STATUS } from "../init/exit.js";
 import { configureLogOrExit, loadAddonOrExit } from "../init/run.js";
@@ -19,10 +20,16 @@ import type { Launch } from "../init/init-loop.js";
 import { readPortProtection } from "../supervise/port-guard.js";
 import { dropOwnCapabilities } from "./capability-drop.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
-import { CONFIG_FILE, HASH_FILE, verifyConfig, type IntegrityPaths, type Verdict } from "./config-integrity.js";
+import { CONFIG_FILE, HASH_FILE, verifyConfig, type ConfigAccess, type IntegrityPaths, type Verdict } from "./config-integrity.js";
 import { stageGuardedEnvironment } from "./guarded-environment.js";
-import { buildLaunch, canDropChildCapabilities, GATEWAY_MARKER, keptForGateway, predictedResidual, type LaunchPlan } from "./launch.js";
-import { checkLegacyLayout } from "./legacy-layout.js";
+import { buildLaunch, canDropChildCapabilities, childEnvironment, GATEWAY_MARKER, keptForGateway, predictedResidual, type LaunchPlan } from "./launch.js";
+import { checkLegacyLayout, MAX_ENTRIES } from "./legacy-layout.js";
+import { commandProblem } from "./command-check.js";
+import { ConfigMirror } from "./config-mirror.js";
+import { asUser } from "./effective-user.js";
+import { gatewayConfigEnv, gatewayConfigPlace, publishGatewayConfig, type GatewayConfigPlace } from "./gateway-config.js";
+import { LaunchPreparer, type LaunchCheck } from "./launch-preparer.js";
+import { configFileOwnership } from "./token-delivery.js";
 import { GuardError, type GuardOwner } from "./preload-guards.js";
 import { deliverToken, removeTokenFile } from "./token-delivery.js";
 import { unwritable, writablePaths } from "./writable-paths.js";
@@ -57,6 +64,12 @@ export interface PreparedGateway {
   gatewayCaps: CapabilityName[];
   /** The first call returns the launch the chain has just prepared; every later one prepares afresh. */
   prepareLaunch: () => PreparedLaunch;
+  /** Would a launch now be possible? Writes nothing (a restart asks before it stops anything). */
+  checkLaunch: () => LaunchCheck;
+  /** The config's identity: what a config error waits to change. */
+  configIdentity: () => string;
+  /** The mutable posture's config mirror, for PID 1 to run every MIRROR_INTERVAL_MS. */
+  mirror: ConfigMirror | undefined;
   /** The gateway's restart-handoff command with `args`, as the gateway user in its environment (gatewayRestarts handoff). */
   handoffLaunch: ((args: string[]) => Launch) | undefined;
   supervisorKept: string[];
@@ -85,9 +98,12 @@ function refuse(message: string, security = false): never {
 export function prepareBoot(options: BootOptions): PreparedBoot {
   const chain = ownCapabilities(startChain(options));
   const users = resolveUsers(chain, options.command !== undefined);
-  checkLayout(chain.settings);
-  const { verdict, paths } = verifyConfigStep(chain);
-  const token = deliverToken({ settings: chain.settings, rootMode: chain.rootMode, sandbox: users.sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
+  // The mutable config directory is the sandbox user's: root works in it as that user.
+  const configAs: ConfigAccess | undefined =
+    chain.rootMode && chain.settings.posture === "mutable" ? <T>(work: () => T) => asUser(users.sandbox, work) : undefined;
+  checkLayout(chain.settings, configAs ?? ((work) => work()));
+  const { verdict, paths } = verifyConfigStep(chain, configAs);
+  const { token, configBytes } = deliverToken({ settings: chain.settings, rootMode: chain.rootMode, sandbox: users.sandbox, config: verdict.config, verifiedBytes: verdict.bytes, paths });
   const owner: GuardOwner = chain.rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
   const nodeOptions = stageGuards(chain.settings, owner);
   const { dropsApplied, gatewayCaps } = childCapabilities(chain);
@@ -103,8 +119,12 @@ export function prepareBoot(options: BootOptions): PreparedBoot {
     };
     return { kind: "one-shot", addon: chain.addon, settings: chain.settings, plan, dropsApplied };
   }
-  const gatewayPlan = planGateway(chain, users, nodeOptions, token, gatewayCaps);
+  const { place, mirror } = publishForGateway(chain, users, paths, configBytes);
+  const gatewayPlan = planGateway(chain, users, nodeOptions, token, gatewayCaps, gatewayConfigEnv(chain.settings, place));
+  const commandRefused = commandProblem(gatewayPlan.command, childEnvironment(process.env, gatewayPlan));
+  if (commandRefused !== undefined) refuse(commandRefused);
   logPortProtection(chain.settings, chain.rootMode);
+  const preparer = new LaunchPreparer({ plan: gatewayPlan, settings: chain.settings, paths, owner, dropsApplied, place, mirror });
   return {
     kind: "gateway",
     addon: chain.addon,
@@ -113,7 +133,10 @@ export function prepareBoot(options: BootOptions): PreparedBoot {
     gatewayUid: users.gateway?.uid ?? process.getuid!(),
     gatewayName: users.gateway?.name ?? `uid ${process.getuid!()}`,
     gatewayCaps,
-    prepareLaunch: relaunchPreparer(gatewayPlan, chain.settings, paths, owner, dropsApplied),
+    prepareLaunch: preparer.prepare,
+    checkLaunch: preparer.check,
+    configIdentity: preparer.configIdentity,
+    mirror,
     handoffLaunch:
       chain.settings.gatewayRestarts === "handoff"
         ? (args) => buildLaunch({ ...gatewayPlan, command: [...chain.settings.restartHandoffCommand, ...args] }, process.env, dropsApplied)
@@ -186,21 +209,25 @@ function resolveUsers(chain: Chain, oneShot: boolean): Users {
 }
 
 /** Step 2: the legacy symlink layout. */
-function checkLayout(settings: Settings): void {
-  const layout = checkLegacyLayout(settings.configDir, settings.dataDir);
+function checkLayout(settings: Settings, access: ConfigAccess): void {
+  const layout = access(() => checkLegacyLayout(settings.configDir, settings.dataDir));
   if (!layout.ok) refuse(`legacy layout: ${layout.reason}`, true);
   log(`legacy layout: ${layout.links} symlink(s) in ${settings.configDir}, all inside ${settings.dataDir}`);
+  if (layout.unchecked) {
+    log(`legacy layout: ${settings.configDir} holds more than ${MAX_ENTRIES} entries; those beyond were not looked at`, "[SECURITY]");
+  }
 }
 
 /** Step 3: config integrity; nothing is modified before this passes. */
-function verifyConfigStep(chain: Chain): { verdict: Extract<Verdict, { ok: true }>; paths: IntegrityPaths } {
+function verifyConfigStep(chain: Chain, configAs: ConfigAccess | undefined): { verdict: Extract<Verdict, { ok: true }>; paths: IntegrityPaths } {
   const { settings } = chain;
   const paths: IntegrityPaths = {
+    ...(configAs ? { configAs } : {}),
     configDir: settings.configDir,
     stateDir: settings.stateDir,
     reference: { path: settings.configReference, required: settings.configReference !== DEFAULTS.configReference },
   };
-  if (chain.rootMode) mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
+  if (chain.rootMode) closeSync(openStateDirectory(settings.stateDir, { uid: 0, gid: 0 }));
   const verdict = verifyConfig(paths, settings.posture);
   if (!verdict.ok) refuse(`config integrity: ${verdict.reason}`, true);
   const against = verdict.reference === "matched" ? `${HASH_FILE} and the image reference ${settings.configReference}` : HASH_FILE;
@@ -242,8 +269,30 @@ function childCapabilities(chain: Chain): { dropsApplied: boolean; gatewayCaps: 
   return { dropsApplied, gatewayCaps };
 }
 
+/**
+ * Step 6, first half: the config the gateway runs, published where the sandbox user cannot
+ * reach (gateway-config.ts); in the mutable posture, the mirror that keeps it in step.
+ */
+function publishForGateway(chain: Chain, users: Users, paths: IntegrityPaths, configBytes: Uint8Array): { place: GatewayConfigPlace; mirror: ConfigMirror | undefined } {
+  const { settings, rootMode } = chain;
+  const gatewayIds = users.gateway ?? { uid: process.getuid!(), gid: process.getgid!() };
+  const place = gatewayConfigPlace(settings, rootMode, gatewayIds);
+  publishGatewayConfig(place, configBytes);
+  const mirror = rootMode && settings.posture === "mutable" ? new ConfigMirror(paths, place, configFileOwnership(settings, users.sandbox)) : undefined;
+  mirror?.remember(configBytes);
+  log(`config: the gateway runs ${place.file}, published from the verified config${mirror ? "; changes on either side are carried over" : ""}`);
+  return { place, mirror };
+}
+
 /** Step 6, second half: the gateway's launch plan as the unprivileged gateway user. */
-function planGateway(chain: Chain, users: Users, nodeOptions: string, token: string | undefined, gatewayCaps: CapabilityName[]): LaunchPlan {
+function planGateway(
+  chain: Chain,
+  users: Users,
+  nodeOptions: string,
+  token: string | undefined,
+  gatewayCaps: CapabilityName[],
+  configEnv: Record<string, string>,
+): LaunchPlan {
   const { settings, rootMode } = chain;
   const gateway = users.gateway;
   return {
@@ -252,7 +301,12 @@ function planGateway(chain: Chain, users: Users, nodeOptions: string, token: str
     setpriv: users.setpriv,
     nodeOptions,
     // The guards act only where the marker is; a respawned gateway would run unguarded.
-    extraEnv: { [GATEWAY_MARKER]: "1", ...supervisedGatewayEnv(settings.gatewayRestarts), ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}) },
+    extraEnv: {
+      [GATEWAY_MARKER]: "1",
+      ...supervisedGatewayEnv(settings.gatewayRestarts),
+      ...configEnv,
+      ...(!rootMode && token ? { OPENCLAW_GATEWAY_TOKEN: token } : {}),
+    },
     cwd: gateway && existsSync(gateway.home) ? gateway.home : "/",
     ambient: gatewayCaps,
   };
@@ -280,31 +334,4 @@ function logPortProtection(settings: Settings, rootMode: boolean): void {
       { level: "warn", event: "port.unbindable" },
     );
   }
-}
-
-/**
- * Every relaunch re-verifies the config and re-stages the guards (docs/gateway-states.md);
- * the first launch uses what the boot chain has just done.
- */
-function relaunchPreparer(
-  plan: LaunchPlan,
-  settings: Settings,
-  paths: IntegrityPaths,
-  owner: GuardOwner,
-  dropsApplied: boolean,
-): () => PreparedLaunch {
-  let firstLaunch = true;
-  return () => {
-    if (!firstLaunch) {
-      const again = verifyConfig(paths, settings.posture);
-      if (!again.ok) return { ok: false, layer: "config integrity", message: again.reason };
-      try {
-        plan.nodeOptions = stageGuardedEnvironment(settings, owner);
-      } catch (error) {
-        return { ok: false, layer: "guards missing", message: errorMessage(error) };
-      }
-    }
-    firstLaunch = false;
-    return { ok: true, launch: buildLaunch(plan, process.env, dropsApplied) };
-  };
 }

@@ -12,12 +12,15 @@
 // one. So the locked posture also compares the config, token aside, with the image's own
 // reference of it (settings.configReference): a root-owned file baked at build time, or a
 // root-owned mount the operator names. Only the image or the operator can change it.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { AtomicWriteError, cleanStaleTemps, removeFileDurable, writeFileAtomic, writeFileAtomicAt } from "../shared/atomic-write.js";
 import { sha256Hex } from "../shared/digest.js";
 import { openDirectory, readFileBounded, type BoundedFile } from "../shared/dir-fd.js";
-import { errorMessage, errorReason } from "../shared/errors.js";
+import { CONFIG_JSON_LIMITS, parseBoundedJson } from "../shared/bounded-json.js";
+import { errorCode, errorMessage, errorReason } from "../shared/errors.js";
+import { isObject } from "../shared/json.js";
+import { moveAside, openStateDirectory } from "../shared/state-directory.js";
 import { log } from "../shared/log.js";
 import type { Posture } from "../shared/settings.js";
 
@@ -33,8 +36,19 @@ export const INTENT_FILE = "config-write-intent.json";
 export const ANCHOR_FILE = "trusted-config-hash";
 
 
+/** Runs work on the config directory with the right credentials (see IntegrityPaths.configAs). */
+export type ConfigAccess = <T>(work: () => T) => T;
+
+const asItIs: ConfigAccess = (work) => work();
+
 export interface IntegrityPaths {
   configDir: string;
+  /**
+   * Whose credentials touch the config directory: in the mutable posture it is the sandbox
+   * user's (OpenClaw's own writes leave it 0700 and its files 0600), so root acts as that
+   * user there and lends it nothing (effective-user.ts). Absent: as the process is.
+   */
+  configAs?: ConfigAccess;
   /** Root-only directory for the write intent record, e.g. /var/lib/sandbox-supervisor. */
   stateDir: string;
   /**
@@ -108,35 +122,26 @@ function asFileState(read: BoundedFile): FileState {
   return read.kind === "not-regular" ? { kind: "not-regular" } : read.kind === "too-large" ? { kind: "too-large" } : read;
 }
 
-function parseConfigObject(bytes: Uint8Array): Record<string, unknown> | string {
+/** The config as a JSON object within CONFIG_JSON_LIMITS, or why it is not one ("is not valid JSON"). */
+export function parseConfigObject(bytes: Uint8Array): Record<string, unknown> | string {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return "is not valid UTF-8";
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // Not the parser's message: newer V8 quotes the input in it, and the input holds the token.
-    return "is not valid JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return "is JSON but not an object";
-  }
-  return value as Record<string, unknown>;
+  // Bounded (the sandbox user writes it in the mutable posture); never the parser's message:
+  // newer V8 quotes the input in it, and the input holds the token.
+  const parsed = parseBoundedJson(text, CONFIG_JSON_LIMITS);
+  if (!parsed.ok) return parsed.reason;
+  if (!isObject(parsed.value)) return "is JSON but not an object";
+  return parsed.value;
 }
 
 function parseIntent(bytes: Uint8Array): Intent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const record = value as Record<string, unknown>;
+  const parsed = parseBoundedJson(Buffer.from(bytes).toString("utf8"), CONFIG_JSON_LIMITS);
+  if (!parsed.ok || !isObject(parsed.value)) return undefined;
+  const record = parsed.value;
   if (Object.keys(record).sort().join(",") !== "newHash,oldHash") return undefined;
   const { oldHash, newHash } = record;
   if (typeof newHash !== "string" || !HEX64.test(newHash)) return undefined;
@@ -163,20 +168,21 @@ function resolveIntent(
   hashPath: string,
   config: FileState,
   hashText: string | undefined,
+  access: ConfigAccess,
 ): Resolution {
   const current = config.kind === "file" ? sha256Hex(config.bytes) : null;
   const recordedHash = hashText === undefined ? undefined : parseHashLine(hashText);
   try {
     if (config.kind === "file" && current === intent.newHash) {
       // The config rename landed; the hash rename may not have.
-      if (recordedHash !== intent.newHash) writeHashLike(hashPath, config);
+      if (recordedHash !== intent.newHash) access(() => writeHashLike(hashPath, config));
       writeAnchor(anchorPath, intent.newHash);
       removeFileDurable(intentPath);
       return { integrity: "completed-interrupted-write" };
     }
     if (current === intent.oldHash) {
       // The new config never landed: the old one stands, and the hash must say so.
-      if (config.kind === "file" && recordedHash !== intent.oldHash) writeHashLike(hashPath, config);
+      if (config.kind === "file" && recordedHash !== intent.oldHash) access(() => writeHashLike(hashPath, config));
       writeAnchor(anchorPath, intent.oldHash);
       removeFileDurable(intentPath);
       return { integrity: "rolled-back-interrupted-write" };
@@ -207,10 +213,16 @@ function writeHashLike(hashPath: string, config: Extract<FileState, { kind: "fil
   });
 }
 
-function cleanTemps(paths: IntegrityPaths): void {
+/**
+ * Temps of an interrupted write, removed from root's directories only: the mutable config
+ * directory is the sandbox user's to keep tidy, and listing it could mean listing a flood.
+ */
+function cleanTemps(paths: IntegrityPaths, posture: Posture): void {
   try {
-    cleanStaleTemps(paths.configDir, CONFIG_FILE);
-    cleanStaleTemps(paths.configDir, HASH_FILE);
+    if (posture === "locked") {
+      cleanStaleTemps(paths.configDir, CONFIG_FILE);
+      cleanStaleTemps(paths.configDir, HASH_FILE);
+    }
     cleanStaleTemps(paths.stateDir, INTENT_FILE);
     cleanStaleTemps(paths.stateDir, ANCHOR_FILE);
   } catch (err) {
@@ -232,12 +244,19 @@ interface ConfigFiles {
   anchor: FileState;
 }
 
-/** Decides whether openclaw.json may be trusted: read, decide, compare with the image's reference. */
-export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
-  const files = readConfigFiles(paths);
+/**
+ * Decides whether openclaw.json may be trusted: read, decide, compare with the image's
+ * reference. `readOnly` (supervisor check, a restart's preflight): nothing is written, not
+ * even to finish an interrupted write of the supervisor's own (it is reported instead).
+ */
+export function verifyConfig(paths: IntegrityPaths, posture: Posture, options: { readOnly?: boolean } = {}): Verdict {
+  const files = readConfigFiles(paths, options.readOnly === true);
   if (typeof files === "string") return refuse(files);
-  cleanTemps(paths);
-  const integrity = decideIntegrity(files, posture);
+  if (options.readOnly && files.intent.kind === "file") {
+    return refuse(`an interrupted config write is recorded in ${files.intentPath}: the next launch completes or rolls it back`);
+  }
+  if (!options.readOnly) cleanTemps(paths, posture);
+  const integrity = decideIntegrity(files, posture, paths.configAs ?? asItIs);
   if (typeof integrity !== "string") return refuse(integrity.refused);
   const { config, configPath } = files;
   if (config.kind !== "file") return refuse(`${configPath} is missing`);
@@ -253,49 +272,83 @@ export function verifyConfig(paths: IntegrityPaths, posture: Posture): Verdict {
 }
 
 /** Read: the directory must be a real one, and each file a regular file (or missing); else why not. */
-function readConfigFiles(paths: IntegrityPaths): ConfigFiles | string {
+function readConfigFiles(paths: IntegrityPaths, readOnly: boolean): ConfigFiles | string {
+  const access = paths.configAs ?? asItIs;
   const configPath = join(paths.configDir, CONFIG_FILE);
   const hashPath = join(paths.configDir, HASH_FILE);
   const intentPath = join(paths.stateDir, INTENT_FILE);
   const anchorPath = join(paths.stateDir, ANCHOR_FILE);
   let dirStat: Stats;
   try {
-    dirStat = lstatSync(paths.configDir);
+    dirStat = access(() => lstatSync(paths.configDir));
   } catch (err) {
     return `config directory ${paths.configDir} cannot be read: ${errorMessage(err)}`;
   }
   if (dirStat.isSymbolicLink()) return `config directory ${paths.configDir} is a symlink, expected a real directory`;
   if (!dirStat.isDirectory()) return `config directory ${paths.configDir} is not a directory`;
-  let config: FileState, hash: FileState, intent: FileState, anchor: FileState;
+  let config: FileState, hash: FileState, records: { intent: FileState; anchor: FileState };
   try {
-    config = readNoFollow(configPath, MAX_CONFIG_BYTES);
-    hash = readNoFollow(hashPath);
-    intent = readNoFollow(intentPath);
-    anchor = readNoFollow(anchorPath);
+    config = access(() => readNoFollow(configPath, MAX_CONFIG_BYTES));
+    hash = access(() => readNoFollow(hashPath));
+    records = readRecords(paths.stateDir, readOnly);
   } catch (err) {
     return `cannot read the config or its hash: ${errorMessage(err)}`;
   }
+  const { intent, anchor } = records;
   if (config.kind === "symlink") return `${configPath} is a symlink, expected a regular file`;
   if (config.kind === "not-regular") return `${configPath} is not a regular file`;
   if (config.kind === "too-large") return `${configPath} is larger than ${MAX_CONFIG_BYTES} bytes; not read`;
   if (hash.kind === "symlink") return `${hashPath} is a symlink, expected a regular file`;
   if (hash.kind === "not-regular") return `${hashPath} is not a regular file`;
-  if (intent.kind === "symlink" || intent.kind === "not-regular" || intent.kind === "too-large") {
-    return `write intent record ${intentPath} is not a regular file; remove it after review`;
-  }
   const hashText = hash.kind === "file" ? hash.bytes.toString("utf8") : hash.kind === "too-large" ? "" : undefined;
   return { configPath, hashPath, intentPath, anchorPath, config, hashText, intent, anchor };
 }
 
+/**
+ * The intent record and the anchor, read through the state directory's descriptor. Each is
+ * accepted only as a regular file of the supervisor's own uid with one link: anything else
+ * under the name (a directory, a link, another owner's file: docs/threat-model.md) is moved
+ * aside with a [SECURITY] line and counts as absent.
+ */
+function readRecords(stateDir: string, readOnly: boolean): { intent: FileState; anchor: FileState } {
+  let dirFd: number;
+  try {
+    dirFd = openDirectory(stateDir);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return { intent: { kind: "missing" }, anchor: { kind: "missing" } };
+    throw error;
+  }
+  const uid = process.getuid!();
+  const ours = (st: Stats): boolean => st.uid === uid && st.nlink === 1;
+  try {
+    const read = (name: string): FileState => {
+      const found = readFileBounded({ dirFd, name }, MAX_RECORD_BYTES, ours);
+      if (found.kind === "missing" || found.kind === "file") return found;
+      const what = found.kind === "symlink" ? "a symlink" : found.kind === "too-large" ? "an oversized file" : describeEntry(found.stat, uid);
+      if (!readOnly) moveAside(dirFd, name, what, join(stateDir, name));
+      return { kind: "missing" };
+    };
+    return { intent: read(INTENT_FILE), anchor: read(ANCHOR_FILE) };
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+function describeEntry(st: Stats, uid: number): string {
+  if (!st.isFile()) return st.isDirectory() ? "a directory" : "not a regular file";
+  if (st.uid !== uid) return `a file of uid ${st.uid}`;
+  return `a file with ${st.nlink} links`;
+}
+
 /** Decide: an interrupted write of our own is finished; otherwise the hash (and anchor) must agree. */
-function decideIntegrity(files: ConfigFiles, posture: Posture): Integrity | { refused: string } {
+function decideIntegrity(files: ConfigFiles, posture: Posture, access: ConfigAccess): Integrity | { refused: string } {
   const { config, configPath, hashPath, intentPath, anchorPath, hashText } = files;
   if (files.intent.kind === "file") {
     const intent = parseIntent(files.intent.bytes);
     if (intent === undefined) {
       return { refused: `write intent record ${intentPath} is malformed, expected {"oldHash": hex or null, "newHash": hex}; remove it after review` };
     }
-    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText);
+    const resolution = resolveIntent(intentPath, anchorPath, intent, configPath, hashPath, config, hashText, access);
     return "refused" in resolution ? resolution : resolution.integrity;
   }
   if (config.kind !== "file") return { refused: `${configPath} is missing` };
@@ -330,7 +383,8 @@ export const REFERENCE_MAX_BYTES = 1 << 20;
 /**
  * Canonical JSON of a config without `gateway.auth.token` (each boot writes a new one):
  * object keys sorted, no whitespace. Two configs that differ only in the token or in
- * formatting have the same canonical form. Throws RangeError on absurd nesting.
+ * formatting have the same canonical form. Its input was parsed within CONFIG_JSON_LIMITS,
+ * so the recursion is at most that deep.
  */
 export function canonicalWithoutToken(value: unknown, path: readonly string[] = []): string {
   if (Array.isArray(value)) return `[${value.map((item) => canonicalWithoutToken(item, [...path, "[]"])).join(",")}]`;
@@ -413,13 +467,7 @@ function compareWithReference(
   if (read.kind === "refused") return { refused: `the image reference of the config ${referencePath} cannot be trusted: ${read.reason}` };
   const reference = parseConfigObject(read.bytes);
   if (typeof reference === "string") return { refused: `the image reference of the config ${referencePath} ${reference}` };
-  let same: boolean;
-  try {
-    same = canonicalWithoutToken(config) === canonicalWithoutToken(reference);
-  } catch {
-    return { refused: `${configPath} is nested too deeply to compare with ${referencePath}` };
-  }
-  if (!same) {
+  if (canonicalWithoutToken(config) !== canonicalWithoutToken(reference)) {
     return {
       refused:
         `${configPath} differs from the image reference ${referencePath} (token aside): only the image or a root-owned ` +
@@ -441,8 +489,9 @@ export function writeConfigAndHash(
   options: { mode: number; uid?: number; gid?: number },
   configDirFd?: number,
 ): void {
+  const access = paths.configAs ?? asItIs;
   if (configDirFd === undefined) {
-    const fd = openDirectory(paths.configDir);
+    const fd = access(() => openDirectory(paths.configDir));
     try {
       return writeConfigAndHash(paths, newBytes, options, fd);
     } finally {
@@ -457,23 +506,23 @@ export function writeConfigAndHash(
   if (typeof parsed === "string") throw new AtomicWriteError(`refusing to write ${configPath}: the new content ${parsed}`);
 
   // Refuse before the intent exists, so a bad target leaves nothing to resolve at boot.
-  const current = readNoFollowAt(configDirFd, CONFIG_FILE, MAX_CONFIG_BYTES);
+  const current = access(() => readNoFollowAt(configDirFd, CONFIG_FILE, MAX_CONFIG_BYTES));
   if (current.kind === "symlink" || current.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${configPath}: it is not a regular file (a symlink or something else)`);
   }
   if (current.kind === "too-large") throw new AtomicWriteError(`refusing to write ${configPath}: it is larger than ${MAX_CONFIG_BYTES} bytes`);
-  const hashTarget = readNoFollowAt(configDirFd, HASH_FILE);
+  const hashTarget = access(() => readNoFollowAt(configDirFd, HASH_FILE));
   if (hashTarget.kind === "symlink" || hashTarget.kind === "not-regular") {
     throw new AtomicWriteError(`refusing to write ${hashPath}: it is not a regular file (a symlink or something else)`);
   }
 
-  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  closeSync(openStateDirectory(paths.stateDir, { uid: process.getuid!(), gid: process.getgid!() }));
   const intent: Intent = { oldHash: current.kind === "file" ? sha256Hex(current.bytes) : null, newHash: sha256Hex(newBytes) };
   writeFileAtomic(intentPath, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
   // A failure from here on leaves the intent in place on purpose: the next verifyConfig
   // completes or rolls back whatever state the two files were left in.
-  writeFileAtomicAt(configDirFd, CONFIG_FILE, newBytes, options, configPath);
-  writeFileAtomicAt(configDirFd, HASH_FILE, hashLine(newBytes), options, hashPath);
+  access(() => writeFileAtomicAt(configDirFd, CONFIG_FILE, newBytes, options, configPath));
+  access(() => writeFileAtomicAt(configDirFd, HASH_FILE, hashLine(newBytes), options, hashPath));
   writeAnchor(join(paths.stateDir, ANCHOR_FILE), intent.newHash);
   removeFileDurable(intentPath);
 }

@@ -114,3 +114,14 @@ export function stageGuards(sourceDir: string, tmpDir: string, owner: GuardOwner
     return staged;
   });
 }
+
+/** Read-only: why the guards could not be staged now (a source missing or untrusted), or undefined. */
+export function guardSourcesProblem(sourceDir: string, owner: GuardOwner): string | undefined {
+  try {
+    for (const name of GUARD_NAMES) readTrustedSource(sourceDir, name, owner);
+    return undefined;
+  } catch (error) {
+    if (error instanceof GuardError) return error.message;
+    throw error;
+  }
+}

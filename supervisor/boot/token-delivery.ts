@@ -1,7 +1,7 @@
 // Boot step 4 (docs/supervisor-boot.md): a fresh token into the config (root mode: atomic write, hash,
 // posture, lock) and into the shells' token env file and marker blocks. When no token can
 // be produced, every stale trace of the previous one is removed instead.
-import { closeSync, fchmodSync, fchownSync } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, fsyncSync } from "node:fs";
 import { join } from "node:path";
 import { removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
 import { openDirectory, readFileBounded } from "../shared/dir-fd.js";
@@ -33,6 +33,9 @@ function applyPosture(dirFd: number, settings: Settings, sandbox: UserEntry): vo
     fchownSync(dirFd, sandbox.uid, sandbox.gid);
     fchmodSync(dirFd, 0o2770);
   }
+  // Durable before the write that follows relies on it: a crash must not leave the new owner
+  // without the new mode, which would lock root out of finishing that write (docs/crash-states.md).
+  fsyncSync(dirFd);
 }
 
 /**
@@ -60,7 +63,8 @@ function openVerifiedConfigDirectory(settings: Settings, verified: Uint8Array): 
   return fd;
 }
 
-function fileOwnership(settings: Settings, sandbox: UserEntry) {
+/** The owner and mode of the config files in a posture. */
+export function configFileOwnership(settings: Pick<Settings, "posture">, sandbox: UserEntry): { mode: number; uid: number; gid: number } {
   return settings.posture === "locked"
     ? { mode: 0o444, uid: 0, gid: 0 }
     : { mode: 0o660, uid: sandbox.uid, gid: sandbox.gid };
@@ -88,8 +92,11 @@ export function removeTokenFile(settings: Pick<Settings, "tmpDir">): void {
   if (displaced !== undefined) log(`token: ${tokenFile} was ${displaced}; moved aside`, "[SECURITY]");
 }
 
-/** Returns the new token, or undefined when none could be produced. */
-export function deliverToken({ settings, rootMode, sandbox, config, verifiedBytes, paths }: TokenDelivery): string | undefined {
+/**
+ * Returns the new token (undefined when none could be produced) and the config bytes the
+ * gateway is to run: with the token (root mode), or as verified (non-root mode).
+ */
+export function deliverToken({ settings, rootMode, sandbox, config, verifiedBytes, paths }: TokenDelivery): { token: string | undefined; configBytes: Uint8Array } {
   const tokenFile = join(settings.tmpDir, TOKEN_ENV_FILE);
   const dotfileOwner = { uid: sandbox.uid, gid: sandbox.gid };
   let token: string;
@@ -104,19 +111,20 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
     asUser(sandbox, () => dotfiles(sandbox.home).forEach((file) => updateDotfile(file, undefined, dotfileOwner)));
     delete process.env.OPENCLAW_GATEWAY_TOKEN;
     log(`token: none produced (${errorMessage(error)}); removed the stale token file and marker blocks`);
-    return undefined;
+    return { token: undefined, configBytes: verifiedBytes };
   }
-  const configDirFd = rootMode ? openVerifiedConfigDirectory(settings, verifiedBytes) : undefined;
+  const access = paths.configAs ?? (<T>(work: () => T) => work());
+  const configDirFd = rootMode ? access(() => openVerifiedConfigDirectory(settings, verifiedBytes)) : undefined;
+  let configBytes: Uint8Array = verifiedBytes;
   try {
     if (configDirFd !== undefined) {
       unlockConfig(configDirFd, CONFIG_FILES);
       applyPosture(configDirFd, settings, sandbox);
-      const bytes = Buffer.from(`${JSON.stringify(withGatewayToken(config, token), null, 2)}\n`);
+      configBytes = Buffer.from(`${JSON.stringify(withGatewayToken(config, token), null, 2)}\n`);
       try {
-        writeConfigAndHash(paths, bytes, fileOwnership(settings, sandbox), configDirFd);
+        writeConfigAndHash(paths, configBytes, configFileOwnership(settings, sandbox), configDirFd);
       } catch (error) {
-        const hint = settings.posture === "mutable" ? " (mutable posture: root must be in the sandbox user's group)" : "";
-        exitWith(STATUS.refused, `token: cannot write the config: ${errorMessage(error)}${hint}`);
+        exitWith(STATUS.refused, `token: cannot write the config: ${errorMessage(error)}`);
       }
     }
     const owner = rootMode ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() };
@@ -133,7 +141,7 @@ export function deliverToken({ settings, rootMode, sandbox, config, verifiedByte
     if (configDirFd !== undefined && settings.posture === "locked") {
       log(`config lock: ${describeLock(lockConfig(configDirFd, CONFIG_FILES))}`);
     }
-    return token;
+    return { token, configBytes };
   } finally {
     if (configDirFd !== undefined) closeSync(configDirFd);
   }

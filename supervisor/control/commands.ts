@@ -28,6 +28,8 @@ export const EXIT = {
   usage: STATUS.usage,
   busy: 3,
   unavailable: 4,
+  /** Refused before anything was stopped: the next launch cannot happen (config, guards, command). */
+  refused: STATUS.refused,
 } as const;
 
 export interface CommandIO {
@@ -296,9 +298,10 @@ async function stop(parsed: Extract<ParsedCommand, { command: "stop" }>, io: Com
 }
 
 function reportFailure(command: string, result: Extract<ControlResult, { ok: false }>, json: boolean, io: CommandIO): number {
-  if (json) io.stdout.write(`${JSON.stringify({ ok: false, layer: result.layer, message: result.message })}\n`);
-  else io.stderr.write(`${command} failed (${result.layer}): ${singleLine(result.message)}\n`);
-  return exitCodeFor(result.layer);
+  const refused = result.refused === true;
+  if (json) io.stdout.write(`${JSON.stringify({ ok: false, layer: result.layer, message: result.message, ...(refused ? { refused } : {}) })}\n`);
+  else io.stderr.write(`${command} ${refused ? "refused" : "failed"} (${result.layer}): ${singleLine(result.message)}\n`);
+  return refused ? EXIT.refused : exitCodeFor(result.layer);
 }
 
 /** The report, or the failure that stands in for it. */
@@ -365,7 +368,7 @@ export function formatStatus(report: StatusReport): string {
     ["readiness", report.state === "healthy" ? readinessText(report.readiness) : "-"],
     ["gateway", gateway ? `pid ${gateway.pid} (start time ${gateway.startTime}, uid ${gateway.uid})` : "none"],
     ["uptime", gateway ? `${formatDuration(gateway.uptimeSeconds)} (since ${gateway.startedAt})` : "-"],
-    ["restarts", `${report.restarts} (crashes: ${report.crashes}, failed boots: ${report.failedBoots})`],
+    ["restarts", `${report.restarts} (crashes: ${report.crashes}, failed boots: ${report.failedBoots}, in process: ${report.inProcessRestarts})`],
     ["last exit", lastExit ? `${lastExit.description} at ${lastExit.at} (${lastExit.expected ? "expected" : "unexpected"})` : "none"],
     [
       "breaker",

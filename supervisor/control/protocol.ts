@@ -160,7 +160,8 @@ function isControlResult(value: unknown): value is ControlResult {
     value.ok === false &&
     typeof value.layer === "string" &&
     (LAYERS as readonly string[]).includes(value.layer) &&
-    typeof value.message === "string"
+    typeof value.message === "string" &&
+    (value.refused === undefined || value.refused === true)
   );
 }
 
@@ -178,6 +179,7 @@ function isStatusReport(value: unknown): value is StatusReport {
     typeof value.restarts === "number" &&
     typeof value.crashes === "number" &&
     typeof value.failedBoots === "number" &&
+    typeof value.inProcessRestarts === "number" &&
     (value.probationAt === null || typeof value.probationAt === "string") &&
     isObject(value.breaker) &&
     typeof value.breaker.tripped === "boolean" &&

@@ -4,7 +4,9 @@
 // the file or variable and what was expected.
 import { readFileSync } from "node:fs";
 import { LOG_VARIABLES } from "./log.js";
-import { errorMessage, errorReason } from "./errors.js";
+import { CONFIG_JSON_LIMITS, parseBoundedJson } from "./bounded-json.js";
+import { errorReason } from "./errors.js";
+import { isObject } from "./json.js";
 
 /** Config posture (docs/supervisor-boot.md "Modes and postures"): locked (root-owned, immutable, hash enforced) or mutable (agent-editable). */
 export type Posture = "locked" | "mutable";
@@ -41,6 +43,10 @@ export interface Settings {
   runDir: string;
   /** Root-only durable state (write intents). */
   stateDir: string;
+  /** Where PID 1 publishes the config the gateway reads (never the sandbox user's config directory). */
+  gatewayConfigDir: string;
+  /** The gateway's environment variable that names its config file (OpenClaw: OPENCLAW_CONFIG_PATH). */
+  gatewayConfigEnv: string;
   /**
    * The image's reference of openclaw.json (token aside), root-owned: the locked posture's
    * trust anchor that a recreated container still has. Missing at the default path: boot
@@ -113,6 +119,11 @@ export function defaultRunDir(uid: number): string {
   return uid === 0 ? "/run/supervisor" : `/tmp/supervisor-${uid}`;
 }
 
+/** Where the gateway's config is published unless gatewayConfigDir says otherwise (see defaultRunDir). */
+export function defaultGatewayConfigDir(uid: number): string {
+  return uid === 0 ? "/run/supervisor-gateway" : `${defaultRunDir(uid)}/gateway`;
+}
+
 export const DEFAULTS: Settings = {
   configDir: "/sandbox/.openclaw",
   dataDir: "/sandbox/.openclaw-data",
@@ -120,6 +131,8 @@ export const DEFAULTS: Settings = {
   tmpDir: "/tmp",
   runDir: "/run/supervisor",
   stateDir: "/var/lib/sandbox-supervisor",
+  gatewayConfigDir: "/run/supervisor-gateway",
+  gatewayConfigEnv: "OPENCLAW_CONFIG_PATH",
   configReference: "/usr/local/share/sandbox-supervisor/openclaw.reference.json",
   sandboxUser: "sandbox",
   gatewayUser: "gateway",
@@ -156,7 +169,7 @@ export const DEFAULTS: Settings = {
   probationMaxSeconds: 3600,
 };
 
-type Kind = "path" | "name" | "argv" | "port" | "url" | "healthMode" | "gatewayRestarts" | "posture" | "seconds" | "flag" | "count";
+type Kind = "path" | "name" | "variable" | "argv" | "port" | "url" | "healthMode" | "gatewayRestarts" | "posture" | "seconds" | "flag" | "count";
 
 /** Each setting: its key in the config file, its environment variable, its kind. */
 const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
@@ -166,6 +179,8 @@ const FIELDS: Record<keyof Settings, { env: string; kind: Kind }> = {
   tmpDir: { env: "SUPERVISOR_TMP_DIR", kind: "path" },
   runDir: { env: "SUPERVISOR_RUN_DIR", kind: "path" },
   stateDir: { env: "SUPERVISOR_STATE_DIR", kind: "path" },
+  gatewayConfigDir: { env: "SUPERVISOR_GATEWAY_CONFIG_DIR", kind: "path" },
+  gatewayConfigEnv: { env: "SUPERVISOR_GATEWAY_CONFIG_ENV", kind: "variable" },
   configReference: { env: "SUPERVISOR_CONFIG_REFERENCE", kind: "path" },
   sandboxUser: { env: "SUPERVISOR_SANDBOX_USER", kind: "name" },
   gatewayUser: { env: "SUPERVISOR_GATEWAY_USER", kind: "name" },
@@ -228,6 +243,7 @@ export function unknownVariable(env: NodeJS.ProcessEnv): string | undefined {
 const EXPECTED: Record<Kind, string> = {
   path: "an absolute path",
   name: "a user name",
+  variable: "an environment variable name",
   argv: "a non-empty JSON array of strings",
   port: "a port number from 1 to 65535",
   url: "an http:// URL",
@@ -246,6 +262,8 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
       return typeof raw === "string" && raw.startsWith("/") ? raw.replace(/\/+$/, "") || "/" : undefined;
     case "name":
       return typeof raw === "string" && /^[a-z_][a-z0-9_-]*\$?$/i.test(raw) ? raw : undefined;
+    case "variable":
+      return typeof raw === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw) && !raw.startsWith("SUPERVISOR_") ? raw : undefined;
     case "argv": {
       let value = raw;
       if (fromEnv) {
@@ -296,22 +314,16 @@ export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undef
   }
   let file: Record<string, unknown> = {};
   if (fileText !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fileText);
-    } catch (error) {
-      throw new SettingsError(`${fileName}: not valid JSON (${errorMessage(error)})`);
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw new SettingsError(`${fileName}: expected a JSON object of settings`);
-    }
-    file = parsed as Record<string, unknown>;
+    const parsed = parseBoundedJson(fileText, CONFIG_JSON_LIMITS);
+    if (!parsed.ok) throw new SettingsError(`${fileName}: ${parsed.reason.replace(/^is /, "")}, expected a JSON object of settings`);
+    if (!isObject(parsed.value)) throw new SettingsError(`${fileName}: expected a JSON object of settings`);
+    file = parsed.value;
     const unknownKey = Object.keys(file).find((key) => !(key in FIELDS));
     if (unknownKey !== undefined) {
       throw new SettingsError(`${fileName}: unknown setting "${unknownKey}" (known: ${Object.keys(FIELDS).join(", ")})`);
     }
   }
-  const settings: Record<string, unknown> = { ...DEFAULTS, runDir: defaultRunDir(supervisorUid) };
+  const settings: Record<string, unknown> = { ...DEFAULTS, runDir: defaultRunDir(supervisorUid), gatewayConfigDir: defaultGatewayConfigDir(supervisorUid) };
   for (const [key, { env: variable, kind }] of Object.entries(FIELDS)) {
     if (key in file) {
       const value = parseValue(kind, file[key], false);

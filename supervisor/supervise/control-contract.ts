@@ -5,10 +5,32 @@ import type { ProcessIdentity } from "./identity.js";
 import type { PortProtection } from "./port-guard.js";
 import type { Posture } from "../shared/settings.js";
 
-/** restarting: the same gateway restarts in process (docs/gateway-states.md). */
-export type GatewayState = "starting" | "healthy" | "unhealthy" | "restarting" | "stopping" | "backing-off" | "quarantined" | "stopped";
+/**
+ * restarting: the same gateway restarts in process; config-error: no gateway because the
+ * config prevents a launch, until it changes (docs/gateway-states.md).
+ */
+export type GatewayState =
+  | "starting"
+  | "healthy"
+  | "unhealthy"
+  | "restarting"
+  | "stopping"
+  | "backing-off"
+  | "quarantined"
+  | "config-error"
+  | "stopped";
 
-export const GATEWAY_STATES: readonly GatewayState[] = ["starting", "healthy", "unhealthy", "restarting", "stopping", "backing-off", "quarantined", "stopped"];
+export const GATEWAY_STATES: readonly GatewayState[] = [
+  "starting",
+  "healthy",
+  "unhealthy",
+  "restarting",
+  "stopping",
+  "backing-off",
+  "quarantined",
+  "config-error",
+  "stopped",
+];
 
 export interface LastExit {
   /** "exited with 1", "killed by SIGKILL" */
@@ -25,6 +47,8 @@ export interface StatusReport {
   crashes: number;
   /** Boots replaced because they never became healthy; they count towards quarantine like crashes. */
   failedBoots: number;
+  /** In-process restarts of the running gateway (OpenClaw's own, same pid): never counted as crashes. */
+  inProcessRestarts: number;
   lastExit: LastExit | null;
   /** When a quarantined gateway gets its next probation relaunch (ISO time); null if none is due. */
   probationAt: string | null;
@@ -68,7 +92,8 @@ export type FailedLayer =
 export type ControlResult =
   /** alreadyStarted (start only): the state in which a gateway ran or was due, so none was launched. */
   | { ok: true; gateway: ProcessIdentity | null; alreadyStarted?: GatewayState }
-  | { ok: false; layer: FailedLayer; message: string };
+  /** refused: turned down before anything was stopped (the next launch cannot happen). */
+  | { ok: false; layer: FailedLayer; message: string; refused?: true };
 
 export interface RestartRequest {
   timeoutMs: number;

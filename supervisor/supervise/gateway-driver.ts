@@ -35,11 +35,18 @@ import { ProgressMeter } from "./progress.js";
 import { shortageOf } from "./resources.js";
 import type { RestartHandoff } from "./restart-handoff.js";
 
-/** A launch is prepared afresh every time: config re-verified, guards re-staged. */
-export type PreparedLaunch = { ok: true; launch: Launch } | { ok: false; layer: FailedLayer; message: string };
+/**
+ * A launch is prepared afresh every time: config re-verified, guards re-staged. `configError`:
+ * the config itself prevents it (no retry until the config changes).
+ */
+export type PreparedLaunch = { ok: true; launch: Launch } | { ok: false; layer: FailedLayer; message: string; configError?: boolean };
 
 export interface SuperviseOptions extends GatewayProcessOptions {
   prepareLaunch: () => PreparedLaunch;
+  /** The config's identity (its files' inode, size and times): what config-error waits to change. */
+  configIdentity: () => string;
+  /** Whether a launch now would be possible, writing nothing: a restart asks before it stops anything. */
+  checkLaunch: () => { ok: true } | { ok: false; layer: FailedLayer; message: string };
   /** Consumes the gateway's restart handoff after an exit 0 (gatewayRestarts handoff). */
   restartHandoff?: Pick<RestartHandoff, "consume">;
   /** Runs once the gateway process exists (capability report); returns the capabilities it kept. */
@@ -72,7 +79,7 @@ interface Waiting {
 const PROBE_LOST_MS = 5000;
 /** Beyond the stop grace, shutdown waits this long for the machine before PID 1 goes on. */
 const SHUTDOWN_MARGIN_MS = 40_000;
-const TIMER_NAMES: ReadonlyArray<keyof Timers> = ["probe", "grace", "relaunch", "probation"];
+const TIMER_NAMES: ReadonlyArray<keyof Timers> = ["probe", "grace", "relaunch", "probation", "configPoll"];
 
 export class GatewayDriver implements ControlHandler {
   private state: MachineState;
@@ -119,7 +126,7 @@ export class GatewayDriver implements ControlHandler {
       description: describeStatus(status),
       // What OpenClaw records as a completed stop: it exited by itself, 0, or on SIGTERM.
       clean: status.code === 0 || status.signal === constants.signals.SIGTERM,
-      ...(status.code !== null ? { code: status.code } : {}),
+      ...(status.code !== null ? { code: status.code, configIdentity: this.configIdentity() } : {}),
     };
     contained(
       "the child-exit handler",
@@ -140,7 +147,24 @@ export class GatewayDriver implements ControlHandler {
         return Promise.resolve(fail("stale request", `pid ${request.expect.pid} with start time ${request.expect.startTime} is not the running gateway; nothing was signalled`));
       }
     }
+    // Make before break: a serving gateway is stopped only when the next launch can happen.
+    if (isRunningPhase(this.state.phase)) {
+      const check = this.checkLaunch();
+      if (!check.ok) {
+        log(`restart requested by ${request.from ?? "a control request"} refused (${check.layer}): ${check.message}; gateway ${this.state.gateway?.identity?.pid ?? "?"} keeps serving`);
+        return Promise.resolve({ ok: false, layer: check.layer, message: `${check.message}; nothing was stopped, the gateway keeps serving`, refused: true });
+      }
+    }
     return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress, request.drainMs);
+  }
+
+  /** Never throws: a check that fails inside refuses the restart. */
+  private checkLaunch(): { ok: true } | { ok: false; layer: FailedLayer; message: string } {
+    try {
+      return this.options.checkLaunch();
+    } catch (error) {
+      return { ok: false, layer: "launch failure", message: `cannot check the next launch: ${firstLine(error)}` };
+    }
   }
 
   /**
@@ -150,7 +174,7 @@ export class GatewayDriver implements ControlHandler {
   startIfStopped(request: Omit<RestartRequest, "expect">, progress: (message: string) => void): Promise<ControlResult> {
     injectFault("request");
     const phase = this.state.phase;
-    if (phase === "stopped" || phase === "quarantined" || phase === "stopping") {
+    if (phase === "stopped" || phase === "quarantined" || phase === "config-error" || phase === "stopping") {
       return this.ask("restart", request.from ?? "a control request", request.timeoutMs, progress);
     }
     return Promise.resolve({ ok: true, gateway: this.state.gateway?.identity ?? null, alreadyStarted: phase });
@@ -222,6 +246,7 @@ export class GatewayDriver implements ControlHandler {
       restarts: Math.max(0, machine.launches - 1),
       crashes: machine.crashes,
       failedBoots: machine.failedBoots,
+      inProcessRestarts: gateway?.inProcessRestarts ?? 0,
       lastExit: machine.lastExit,
       probationAt: machine.timers.probation !== undefined ? new Date(machine.timers.probation).toISOString() : null,
       breaker: breakerOf(machine, now),
@@ -310,6 +335,8 @@ export class GatewayDriver implements ControlHandler {
         return void this.stopGateway(effect.launch, effect.graceMs);
       case "hasten-stop":
         return this.processes.hastenStop(effect.graceMs);
+      case "poll-config":
+        return this.dispatch({ type: "config-polled", identity: this.configIdentity() });
       case "consume-handoff":
         return void this.consumeHandoff(effect.launch, effect.identity.pid);
       case "clean-up": {
@@ -366,7 +393,8 @@ export class GatewayDriver implements ControlHandler {
     try {
       const prepared = this.options.prepareLaunch();
       if (!prepared.ok) {
-        failed = launchFailed(prepared.layer, prepared.message, shortageOf(prepared.message));
+        const configIdentity = prepared.configError ? this.configIdentity() : undefined;
+        failed = launchFailed(prepared.layer, prepared.message, shortageOf(prepared.message), configIdentity);
       } else {
         const spawned = this.processes.spawn(prepared.launch);
         if (!spawned.ok) {
@@ -425,6 +453,15 @@ export class GatewayDriver implements ControlHandler {
     this.dispatch({ type: "stop-done", launch, forced });
   }
 
+  /** Never throws: an identity that cannot be read is one that differs from any other. */
+  private configIdentity(): string {
+    try {
+      return this.options.configIdentity();
+    } catch (error) {
+      return `unreadable: ${firstLine(error)}`;
+    }
+  }
+
   /** The handoff's answer reaches the machine whatever happens here. */
   private async consumeHandoff(launch: number, pid: number): Promise<void> {
     let verdict: { accepted: boolean; detail: string };
@@ -470,6 +507,7 @@ export class GatewayDriver implements ControlHandler {
       detail: verdict.detail,
       ...(verdict.layer ? { layer: verdict.layer } : {}),
       ...(verdict.startup ? { startup: verdict.startup } : {}),
+      ...(verdict.uptimeMs !== undefined ? { uptimeMs: verdict.uptimeMs } : {}),
     };
   }
 }
@@ -485,11 +523,19 @@ function timerEvent(key: string): MachineEvent {
       return { type: "relaunch-due" };
     case "probation":
       return { type: "probation-due" };
+    case "configPoll":
+      return { type: "config-poll-due" };
   }
 }
 
-function launchFailed(layer: FailedLayer, message: string, resource: string | undefined): MachineEvent {
-  return resource === undefined ? { type: "launch-failed", layer, message } : { type: "launch-failed", layer, message, resource };
+function launchFailed(layer: FailedLayer, message: string, resource: string | undefined, configIdentity?: string): MachineEvent {
+  return {
+    type: "launch-failed",
+    layer,
+    message,
+    ...(resource !== undefined ? { resource } : {}),
+    ...(configIdentity !== undefined ? { configIdentity } : {}),
+  };
 }
 
 function fail(layer: FailedLayer, message: string): ControlResult {

@@ -37,6 +37,8 @@ export interface MachineConfig {
 
 /** How long consuming a restart handoff may take: OpenClaw's CLI starts slowly on a loaded host. */
 export const HANDOFF_TIMEOUT_MS = 90_000;
+/** In config-error, how often the config's identity (a few lstat calls) is compared. */
+export const CONFIG_POLL_MS = 2000;
 
 /** While starting, probes are frequent so that a restart is answered as soon as the gateway is up... */
 export const STARTING_PROBE_MS = 25;
@@ -62,6 +64,10 @@ export interface Gateway {
   progressAt: number | null;
   /** Set while it restarts in process (same pid, listener gone, startup probe not started). */
   restartingSince: number | null;
+  /** The uptime it gave at the last healthy probe: one that goes back is an in-process restart. */
+  uptimeMs: number | null;
+  /** In-process restarts seen of this gateway (never counted as crashes). */
+  inProcessRestarts: number;
   graceExtended: boolean;
   /** Why health is unknown now: the last probe could not run (a resource of PID 1's own). */
   unknown: string | null;
@@ -95,6 +101,7 @@ export interface Timers {
   grace?: number;
   relaunch?: number;
   probation?: number;
+  configPoll?: number;
 }
 
 export interface MachineState {
@@ -121,18 +128,24 @@ export interface MachineState {
   lastExit: LastExit | null;
   detail: string | null;
   shuttingDown: boolean;
+  /** config-error: the config's identity when it was refused; a launch waits until it differs. */
+  configError: { identity: string } | null;
 }
 
 export type MachineEvent =
   | { type: "boot" }
   | { type: "launched"; identity: ProcessIdentity }
-  | { type: "launch-failed"; layer: FailedLayer; message: string; resource?: string }
+  /** configIdentity: set when the launch failed because of the config (config-error). */
+  | { type: "launch-failed"; layer: FailedLayer; message: string; resource?: string; configIdentity?: string }
   | { type: "probe-due" }
-  | { type: "probe-result"; launch: number; verdict: "healthy" | "failed" | "unknown"; layer?: HealthLayer; startup?: StartupPhase; detail: string }
+  /** uptimeMs: how long the gateway says this run of it has been up (it restarts in process at 0). */
+  | { type: "probe-result"; launch: number; verdict: "healthy" | "failed" | "unknown"; layer?: HealthLayer; startup?: StartupPhase; uptimeMs?: number; detail: string }
   | { type: "progress"; launch: number; what: string }
   | { type: "grace-expired" }
-  /** code: the exit code when it exited (not killed by a signal). */
-  | { type: "exit"; launch: number; description: string; clean: boolean; code?: number }
+  /** code: the exit code when it exited (not killed by a signal); configIdentity: the config's identity then. */
+  | { type: "exit"; launch: number; description: string; clean: boolean; code?: number; configIdentity?: string }
+  | { type: "config-poll-due" }
+  | { type: "config-polled"; identity: string }
   | { type: "handoff-result"; launch: number; accepted: boolean; detail: string }
   | { type: "stop-done"; launch: number; forced: boolean }
   | { type: "relaunch-due" }
@@ -149,6 +162,8 @@ export type Effect =
   | { kind: "hasten-stop"; launch: number; graceMs: number }
   /** SIGKILL to what a gateway that ended by itself left behind (its group, its tree, strays of its uid). */
   | { kind: "clean-up"; identity: ProcessIdentity }
+  /** Read the config's identity (config-error waits for it to change). */
+  | { kind: "poll-config" }
   /** Ask the gateway's restart handoff whether the exit of `identity` was a restart it asked for. */
   | { kind: "consume-handoff"; launch: number; identity: ProcessIdentity }
   | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean }
@@ -177,10 +192,13 @@ export function initialState(config: MachineConfig): MachineState {
     lastExit: null,
     detail: "not launched yet",
     shuttingDown: false,
+    configError: null,
   };
 }
 
 const RUNNING: ReadonlySet<GatewayState> = new Set(["starting", "healthy", "unhealthy", "restarting"]);
+/** EX_CONFIG of sysexits.h: OpenClaw's "config error, do not loop". */
+export const EXIT_CONFIG_ERROR = 78;
 
 /** True in the phases where a gateway runs and is probed. */
 export function isRunningPhase(phase: GatewayState): boolean {
@@ -214,6 +232,9 @@ export function wayOut(state: MachineState, config: MachineConfig): string | und
     case "quarantined":
       if (config.probationMs === 0 || state.shuttingDown) return "request";
       return state.timers.probation !== undefined ? "probation timer" : undefined;
+    case "config-error":
+      if (state.shuttingDown) return "request";
+      return state.timers.configPoll !== undefined || state.probing ? "config poll" : undefined;
     case "stopped":
       return "request";
   }
@@ -257,7 +278,7 @@ class Transition {
       case "launched":
         return this.launched(e.identity);
       case "launch-failed":
-        return this.launchFailed(e.layer, e.message, e.resource);
+        return this.launchFailed(e);
       case "probe-due":
         return this.probeDue();
       case "probe-result":
@@ -275,6 +296,14 @@ class Transition {
       case "relaunch-due":
         if (this.state.phase === "backing-off" && this.state.timers.relaunch !== undefined) this.launch(false);
         return;
+      case "config-poll-due":
+        if (this.state.phase !== "config-error" || this.state.timers.configPoll === undefined) return;
+        this.state.timers.configPoll = undefined;
+        this.state.probing = true;
+        this.effects.push({ kind: "poll-config" });
+        return;
+      case "config-polled":
+        return this.configPolled(e.identity);
       case "probation-due":
         if (this.state.phase !== "quarantined" || this.state.timers.probation === undefined) return;
         this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.state.probationDelayMs)}`);
@@ -304,6 +333,8 @@ class Transition {
       listenerSeen: false,
       progressAt: null,
       restartingSince: null,
+      uptimeMs: null,
+      inProcessRestarts: 0,
       graceExtended: false,
       unknown: null,
       lastFailure: null,
@@ -313,6 +344,7 @@ class Transition {
     state.after = null;
     state.stopWhy = null;
     state.stop = null;
+    state.configError = null;
     state.probing = false;
     state.timers = { probe: this.now + STARTING_PROBE_MS, grace: this.now + this.config.bootGraceMs };
     state.uncleanBoots = state.uncleanBoots.filter((at) => this.now - at < BREAKER_WINDOW_MS);
@@ -403,7 +435,8 @@ class Transition {
     }
   }
 
-  private launchFailed(layer: FailedLayer, message: string, resource: string | undefined): void {
+  private launchFailed(e: Extract<MachineEvent, { type: "launch-failed" }>): void {
+    const { layer, message, resource } = e;
     const state = this.state;
     const gateway = state.gateway;
     if (gateway === null || gateway.identity !== null) return;
@@ -412,6 +445,7 @@ class Transition {
     this.answerRestarts(gateway.launch, { ok: false, layer, message });
     state.gateway = null;
     if (state.shuttingDown) return this.stopped("the supervisor is shutting down");
+    if (e.configIdentity !== undefined) return this.enterConfigError(line, e.configIdentity);
     if (resource !== undefined) {
       // PID 1 lacks something (disk space, processes): not the gateway's fault.
       state.resourceRetries++;
@@ -455,7 +489,10 @@ class Transition {
       return this.nextProbe();
     }
     gateway.unknown = null;
-    if (e.verdict === "healthy") return this.healthy(gateway);
+    if (e.verdict === "healthy") {
+      this.noticeUptime(gateway, e.uptimeMs);
+      return this.healthy(gateway);
+    }
     if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
     if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
@@ -495,8 +532,18 @@ class Transition {
     return gone && gateway.progressAt !== null && this.now - gateway.progressAt <= this.config.probeIntervalMs * 2;
   }
 
+  /** A restart that fits between two probes shows only as its uptime going back. */
+  private noticeUptime(gateway: Gateway, uptimeMs: number | undefined): void {
+    const previous = gateway.uptimeMs;
+    gateway.uptimeMs = uptimeMs ?? null;
+    if (uptimeMs === undefined || previous === null || uptimeMs >= previous || gateway.restartingSince !== null) return;
+    gateway.inProcessRestarts++;
+    this.log(`gateway ${pidOf(gateway)} restarted in process since the last probe (its uptime went back from ${seconds(previous)} to ${seconds(uptimeMs)}): not counted`);
+  }
+
   private beginInProcessRestart(gateway: Gateway, detail: string): void {
     const state = this.state;
+    gateway.inProcessRestarts++;
     this.log(`gateway ${pidOf(gateway)} is restarting in process (${detail}): not counted, waiting until it has started again`);
     state.phase = "restarting";
     gateway.restartingSince = this.now;
@@ -588,7 +635,43 @@ class Transition {
       return;
     }
     if (this.config.restartHandoff && e.code === 0 && gateway.identity !== null && !state.shuttingDown) return this.consumeHandoff(gateway);
+    if (e.code === EXIT_CONFIG_ERROR && e.configIdentity !== undefined && !state.shuttingDown) {
+      // Its own word that its config is wrong (OpenClaw's exit 78): relaunching cannot help.
+      const what = `gateway ${pidOf(gateway)} ${description}: a configuration error`;
+      this.log(what);
+      if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
+      this.answerRestarts(gateway.launch, { ok: false, layer: "config integrity", message: what });
+      state.gateway = null;
+      return this.enterConfigError(what, e.configIdentity);
+    }
     this.crashed(gateway, description, clean);
+  }
+
+  /**
+   * A launch the config prevents: no gateway, not counted, no backoff. The config's identity
+   * is polled, and the next launch comes once it changes (or on request).
+   */
+  private enterConfigError(why: string, identity: string): void {
+    const state = this.state;
+    state.phase = "config-error";
+    state.gateway = null;
+    state.probing = false;
+    state.configError = { identity };
+    state.timers = { configPoll: this.now + CONFIG_POLL_MS };
+    state.detail = `${why}; launches again once the config changes, or on 'supervisor restart'`;
+  }
+
+  private configPolled(identity: string): void {
+    const state = this.state;
+    if (state.phase !== "config-error" || state.configError === null) return;
+    state.probing = false;
+    if (identity === state.configError.identity) {
+      state.timers.configPoll = this.now + CONFIG_POLL_MS;
+      return;
+    }
+    this.log("config changed: launching the gateway again");
+    state.configError = null;
+    this.launch(false);
   }
 
   /** An exit 0 that may be a fresh-process restart the gateway asked for: its handoff decides. */

@@ -46,6 +46,8 @@ export interface HealthVerdict {
   startup?: StartupPhase;
   /** Probes mode, once started: its readiness; null when the answer was not the contract. */
   readiness?: Readiness | null;
+  /** Probes mode, once started: how long this run of the gateway has been up, when it says. */
+  uptimeMs?: number;
 }
 
 function couldNotRun(what: string, error: unknown): HealthVerdict {
@@ -135,6 +137,7 @@ async function proveProbes(target: HealthTarget): Promise<HealthVerdict> {
     healthy: true,
     startup: "started",
     readiness,
+    ...(startup.uptimeMs !== undefined ? { uptimeMs: startup.uptimeMs } : {}),
     detail: `pid ${identity.pid} listens on port ${port}, live and started (${live.ms + started.ms} ms)`,
   };
 }

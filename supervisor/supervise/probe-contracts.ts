@@ -5,12 +5,14 @@
 //   /healthz   200 {"ok":true,"status":"live"}                          the process serves
 //   /startupz  200 {"status":"started"} | 503 {"status":"starting", "pendingReason"} | 503 {"status":"draining"}
 //   /readyz    200 {"ready":true,"failing":[]} | 503 {"ready":false,"failing":["..."]}
+import { ANSWER_JSON_LIMITS, parseBoundedJson } from "../shared/bounded-json.js";
 import { isObject } from "../shared/json.js";
 
 export type StartupPhase = "starting" | "started" | "draining";
 
 export type Liveness = { live: true } | { live: false; why: string };
-export type Startup = { phase: StartupPhase; pending?: string } | { phase: "unknown"; why: string };
+/** uptimeMs: how long this run of the gateway has been up, when it says (OpenClaw does for local callers). */
+export type Startup = { phase: StartupPhase; pending?: string; uptimeMs?: number } | { phase: "unknown"; why: string };
 export interface Readiness {
   ready: boolean;
   /** The subsystems the gateway names as failing (at most MAX_FAILING, each cut to MAX_NAME chars). */
@@ -22,12 +24,8 @@ const MAX_NAME = 100;
 
 function parseObject(body: string | undefined): Record<string, unknown> | undefined {
   if (body === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(body);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseBoundedJson(body, ANSWER_JSON_LIMITS);
+  return parsed.ok && isObject(parsed.value) ? parsed.value : undefined;
 }
 
 /** A short, printable piece of what the gateway said, for a log line. */
@@ -46,7 +44,8 @@ export function judgeLiveness(status: number, body: string | undefined): Livenes
 export function judgeStartup(status: number, body: string | undefined): Startup {
   const json = parseObject(body);
   const phase = json?.status;
-  if (status === 200 && phase === "started") return { phase: "started" };
+  const uptime = typeof json?.uptimeMs === "number" && Number.isFinite(json.uptimeMs) && json.uptimeMs >= 0 ? { uptimeMs: json.uptimeMs } : {};
+  if (status === 200 && phase === "started") return { phase: "started", ...uptime };
   if (status === 503 && (phase === "starting" || phase === "draining")) {
     const pending = typeof json?.pendingReason === "string" ? shown(json.pendingReason) : undefined;
     return pending === undefined ? { phase } : { phase, pending };

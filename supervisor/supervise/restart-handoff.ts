@@ -10,6 +10,7 @@
 // The answers are the gateway user's output: bounded, parsed as hostile input.
 import type { Launch } from "../init/init-loop.js";
 import { firstLine } from "../shared/errors.js";
+import { ANSWER_JSON_LIMITS, parseBoundedJson } from "../shared/bounded-json.js";
 import { isObject } from "../shared/json.js";
 
 export const HANDOFF_PROTOCOL = "openclaw.gateway.restart-handoff";
@@ -22,12 +23,8 @@ export interface HandoffVerdict {
 }
 
 function parse(stdout: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(stdout);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseBoundedJson(stdout, ANSWER_JSON_LIMITS);
+  return parsed.ok && isObject(parsed.value) ? parsed.value : undefined;
 }
 
 /** Pure: undefined when the runtime speaks protocol 1 with consume, else why not. */

@@ -19,7 +19,7 @@ describe("legacy symlink layout", () => {
     const { config, data } = layout();
     symlinkSync(join(data, "agents"), join(config, "agents"));
     symlinkSync("../.openclaw-data/agents", join(config, "relative"));
-    expect(checkLegacyLayout(config, data)).toEqual({ ok: true, links: 2 });
+    expect(checkLegacyLayout(config, data)).toEqual({ ok: true, links: 2, unchecked: false });
   });
 
   it("refuses a dangling link", () => {
@@ -36,5 +36,13 @@ describe("legacy symlink layout", () => {
     mkdirSync(`${other.data}-evil`);
     symlinkSync(`${other.data}-evil`, join(other.config, "sneaky"));
     expect(checkLegacyLayout(other.config, other.data)).toMatchObject({ ok: false });
+  });
+
+  it("reads a flood of names one at a time, and stops looking after the limit instead of listing them all", () => {
+    const { config, data } = layout();
+    for (let i = 0; i < 300; i++) writeFileSync(join(config, `flood-${i}`), "");
+    symlinkSync(join(data, "agents"), join(config, "agents"));
+    expect(checkLegacyLayout(config, data)).toEqual({ ok: true, links: 1, unchecked: false });
+    expect(checkLegacyLayout(config, data, 100)).toMatchObject({ ok: true, unchecked: true });
   });
 });

@@ -11,38 +11,26 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { arm64TestsEnabled, dockerAvailable, ensureTestImage, exec, startContainer, waitFor, type Arch } from "../helpers/docker.js";
+import { arm64TestsEnabled, docker, dockerAvailable, exec, startContainer, waitFor } from "../helpers/docker.js";
+import { ensureOpenClawImage, OPENCLAW_BUILD_TIMEOUT_MS } from "../helpers/openclaw-image.js";
 import { configToken, containerTracker, logs } from "../helpers/sandbox-container.js";
 
-const BUILD_TIMEOUT_MS = 30 * 60_000;
+const BUILD_TIMEOUT_MS = OPENCLAW_BUILD_TIMEOUT_MS;
 const PORT = 18789;
 // Boot grace of the image (bootGraceSeconds) plus room for a busy host.
 const HEALTHY_TIMEOUT_MS = 90_000;
 const OPENCLAW_NODE = "/opt/openclaw/node/bin/node";
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "openclaw-image.sh");
 
 const enabled = process.env.SANDBOX_SUPERVISOR_OPENCLAW_TESTS !== "0" && dockerAvailable();
-
-/** Builds sandbox-supervisor-openclaw:ARCH on top of the test image; returns its tag. */
-function ensureOpenClawImage(arch: Arch = "amd64"): string {
-  const base = ensureTestImage(arch);
-  const res = spawnSync(SCRIPT, [arch], {
-    encoding: "utf8",
-    timeout: BUILD_TIMEOUT_MS,
-    env: { ...process.env, BASE_IMAGE: base },
-  });
-  const tag = res.stdout?.trim().split("\n").pop()?.trim() ?? "";
-  if (res.status !== 0 || tag === "") {
-    throw new Error(`openclaw-image.sh ${arch} failed (status ${String(res.status)}):\n${res.stderr ?? ""}`);
-  }
-  return tag;
-}
 
 interface Status {
   state: string;
   gateway: { pid: number; startTime: number; uid: number } | null;
+  restarts: number;
   crashes: number;
+  inProcessRestarts: number;
   breaker: { tripped: boolean; uncleanBoots: number; windowSeconds: number };
+  readiness: { ready: boolean; failing: string[] } | null;
 }
 
 async function status(name: string): Promise<Status> {
@@ -65,6 +53,14 @@ async function health(name: string): Promise<{ status: number; body: string }> {
   expect(res.code, res.stderr).toBe(0);
   const [code, ...body] = res.stdout.trim().split(" ");
   return { status: Number(code), body: body.join(" ") };
+}
+
+/** GET one of OpenClaw's probes from inside the container: status and parsed JSON body. */
+async function probe(name: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const script = `fetch("http://127.0.0.1:${PORT}${path}").then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json() })))`;
+  const res = await exec(name, [OPENCLAW_NODE, "-e", script], { user: "sandbox" });
+  expect(res.code, res.stderr).toBe(0);
+  return JSON.parse(res.stdout) as { status: number; body: Record<string, unknown> };
 }
 
 /** `bash -lc SCRIPT` as the sandbox user: a login shell, so /etc/profile.d sets the token. */
@@ -107,6 +103,14 @@ describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the su
     const answer = await health(name);
     expect([200, 401]).toContain(answer.status);
     expect(await logs(name)).toContain(`[gateway] http server listening`);
+  });
+
+  it("is healthy only once started: /startupz says started, and status shows readiness", async () => {
+    expect(await probe(name, "/startupz")).toMatchObject({ status: 200, body: { status: "started" } });
+    const report = await status(name);
+    expect(report.readiness).toMatchObject({ ready: true });
+    expect(Array.isArray(report.readiness!.failing)).toBe(true);
+    expect((await exec(name, ["supervisor", "health", "--ready"])).code).toBe(0);
   });
 
   it("`openclaw gateway health` in a sandbox login shell succeeds with the injected token", async () => {
@@ -196,15 +200,31 @@ describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the su
     expect(env.stdout).toContain("OPENCLAW_SUPERVISOR_MODE=external\n");
   });
 
-  it("restarts by the supervisor are clean boots: OpenClaw's restart-loop breaker never trips", async () => {
+  it("three restarts in a row each answer only once /startupz says started; restarts are clean boots and never trip the breaker", async () => {
     for (let i = 0; i < 3; i++) {
       const restart = await exec(name, ["supervisor", "restart", "--json", "--timeout", "150"], { timeoutMs: 180_000 });
       expect(restart.code, restart.stdout + restart.stderr).toBe(0);
+      expect(await probe(name, "/startupz"), `right after restart ${i + 1}`).toMatchObject({ status: 200, body: { status: "started" } });
     }
     const after = await status(name);
     expect(after.breaker).toEqual({ tripped: false, uncleanBoots: 0, windowSeconds: 300 });
     expect(await logs(name)).not.toContain("restart-loop breaker tripped");
   }, 600_000);
+
+  it("an in-process restart (SIGUSR2 relayed to OpenClaw) is recognised: same pid, healthy again, not counted", async () => {
+    const before = await waitHealthy(name);
+    expect((await docker(["kill", "--signal", "USR2", name])).code).toBe(0);
+    await waitFor(async () => /restart mode: in-process restart/.test(await logs(name)), 60_000, 500);
+    // Seen while it happens (restarting), or after it, by its uptime going back: it can fit
+    // between two probes (2.7 s on a quiet host, 5 s between probes).
+    const pid = before.gateway!.pid;
+    const seen = new RegExp(`gateway pid ${pid} (restarted in process and is healthy again|restarted in process since the last probe)`);
+    await waitFor(async () => seen.test(await logs(name)), HEALTHY_TIMEOUT_MS, 500).catch(async (error) => {
+      throw new Error(`${(error as Error).message}\n${await logs(name)}`);
+    });
+    const after = await waitHealthy(name);
+    expect(after).toMatchObject({ restarts: before.restarts, crashes: before.crashes, inProcessRestarts: 1, gateway: { pid } });
+  }, 180_000);
 
   it("a kill -9 loop trips OpenClaw's restart-loop breaker, and `supervisor status` says so", async () => {
     for (let kill = 1; kill <= 3; kill++) {
@@ -219,6 +239,25 @@ describe.skipIf(!enabled)("OpenClaw image (amd64): the real gateway under the su
     const text = await exec(name, ["supervisor", "status"]);
     expect(text.stdout).toContain("breaker       tripped (3 unclean gateway boot(s) within 300s)");
   }, 600_000);
+});
+
+describe.skipIf(!enabled)("OpenClaw image (amd64): restarts with OpenClaw's restart handoff (gatewayRestarts handoff)", () => {
+  const track = containerTracker("ssv-openclaw-handoff");
+
+  it("consumes the handoff of a gateway that exits 0 to restart itself, and relaunches at once without counting a crash", async () => {
+    const name = track();
+    await startContainer(name, ["-e", "SUPERVISOR_GATEWAY_RESTARTS=handoff", ensureOpenClawImage()]);
+    const before = await waitHealthy(name);
+    const env = await exec(name, ["sh", "-c", `tr '\\0' '\\n' < /proc/${before.gateway!.pid}/environ | grep '^OPENCLAW_' | sort`], { user: "gateway" });
+    expect(env.stdout).not.toContain("OPENCLAW_NO_RESPAWN");
+    expect((await docker(["kill", "--signal", "USR2", name])).code).toBe(0);
+    await waitFor(async () => /restart mode: full process restart \(supervisor restart\)/.test(await logs(name)), 60_000, 500);
+    const after = await waitHealthy(name, before.gateway!.pid, 3 * HEALTHY_TIMEOUT_MS);
+    expect(after).toMatchObject({ crashes: 0 });
+    const text = await logs(name);
+    expect(text).toMatch(new RegExp(`gateway pid ${before.gateway!.pid} asked for a fresh-process restart \\(handoff accepted: SIGUSR2, signal\\): relaunching at once, not counted`));
+    expect(text).not.toContain("counts as a crash");
+  }, BUILD_TIMEOUT_MS + 6 * HEALTHY_TIMEOUT_MS);
 });
 
 // arm64 under qemu 10 (prepare-host.sh): the same image for arm64. OpenClaw needs about two

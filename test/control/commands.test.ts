@@ -19,6 +19,7 @@ const REPORT: StatusReport = {
   restarts: 1,
   crashes: 0,
   failedBoots: 0,
+  inProcessRestarts: 0,
   probationAt: null,
   breaker: { tripped: false, uncleanBoots: 0, windowSeconds: 300 },
   lastExit: { description: "exited with 0", at: "2025-01-01T00:00:00.000Z", expected: true },

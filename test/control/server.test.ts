@@ -18,6 +18,7 @@ const REPORT: StatusReport = {
   restarts: 0,
   crashes: 0,
   failedBoots: 0,
+  inProcessRestarts: 0,
   probationAt: null,
   breaker: { tripped: false, uncleanBoots: 0, windowSeconds: 300 },
   lastExit: null,

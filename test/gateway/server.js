@@ -5,7 +5,8 @@
 //   node server.js [gateway run] [--port N | --port=N]     (default port 18789; other args ignored)
 //
 // Listens on 127.0.0.1 only. Token: OPENCLAW_GATEWAY_TOKEN if non-empty, else gateway.auth.token
-// from $OPENCLAW_CONFIG (default /sandbox/.openclaw/openclaw.json); neither: exit 78.
+// from $OPENCLAW_CONFIG_PATH, as OpenClaw, or $OPENCLAW_CONFIG (default /sandbox/.openclaw/openclaw.json);
+// neither: exit 78.
 //
 //   GET  /healthz, /startupz, /readyz   OpenClaw's three probes, without the token, in OpenClaw's
 //                           shapes: 200 {"ok":true,"status":"live"}; 200 {"status":"started"} or
@@ -338,7 +339,7 @@
   function readToken() {
     const fromEnv = process.env.OPENCLAW_GATEWAY_TOKEN;
     if (fromEnv) return { token: fromEnv, source: 'env' };
-    const file = process.env.OPENCLAW_CONFIG || '/sandbox/.openclaw/openclaw.json';
+    const file = process.env.OPENCLAW_CONFIG_PATH || process.env.OPENCLAW_CONFIG || '/sandbox/.openclaw/openclaw.json';
     let config;
     try {
       config = JSON.parse(fs.readFileSync(file, 'utf8'));

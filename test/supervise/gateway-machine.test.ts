@@ -93,6 +93,10 @@ const restarting: Setup = (r) => {
   healthy(r);
   r.probe("failed", "startup", "draining");
 };
+const configError: Setup = (r) => {
+  starting(r);
+  r.send({ type: "exit", launch: r.launch, description: "exited with 78", clean: false, code: 78, configIdentity: "config-1" });
+};
 const stopping: Setup = (r) => {
   healthy(r);
   r.send({ type: "request", id: 1, kind: "restart", from: "test", timeoutMs: 60_000 });
@@ -121,6 +125,7 @@ const SETUPS: Record<GatewayState, Setup> = {
   stopping,
   "backing-off": backingOff,
   quarantined,
+  "config-error": configError,
   stopped,
 };
 
@@ -191,6 +196,13 @@ describe("gateway state machine: the table", () => {
     ["quarantined", "request restart", "starting", ["launch"], request("restart")],
     ["quarantined", "request start after stop", "stopped", ["answer"], request("stop")],
     ["quarantined", "relaunch due (stale)", "quarantined", [], () => ({ type: "relaunch-due" })],
+    ["starting", "exit 78 (a config error: not counted)", "config-error", ["clean-up"], (r) => ({ type: "exit", launch: r.launch, description: "exited with 78", clean: false, code: 78, configIdentity: "c" })],
+    ["config-error", "config poll due", "config-error", ["poll-config"], () => ({ type: "config-poll-due" })],
+    ["config-error", "config unchanged", "config-error", [], () => ({ type: "config-polled", identity: "config-1" })],
+    ["config-error", "config changed", "starting", ["launch"], () => ({ type: "config-polled", identity: "config-2" })],
+    ["config-error", "request restart", "starting", ["launch"], request("restart")],
+    ["config-error", "request stop", "stopped", ["answer"], request("stop")],
+    ["config-error", "shutdown", "stopped", [], () => ({ type: "shutdown" })],
     ["stopped", "request restart (start)", "starting", ["launch"], request("restart")],
     ["stopped", "request stop", "stopped", ["answer"], request("stop")],
     ["stopped", "probe due (stale)", "stopped", [], () => ({ type: "probe-due" })],
@@ -425,6 +437,30 @@ describe("gateway state machine: behaviours", () => {
     const plain = at("healthy");
     plain.send({ type: "exit", launch: plain.launch, description: "exited with 0", clean: true, code: 0 });
     expect(plain.state).toMatchObject({ phase: "backing-off", crashes: 1 });
+  });
+
+  it("waits in config-error for a launch the config refuses, never counting it, and launches once the config changes", () => {
+    const run = at("starting");
+    const failures = { type: "launch-failed" as const, layer: "config integrity" as const, message: "openclaw.json is not valid JSON", configIdentity: "c1" };
+    run.send({ type: "exit", launch: run.launch, description: "exited with 1", clean: false, code: 1 });
+    run.send({ type: "relaunch-due" }, run.state.timers.relaunch! - run.now);
+    // As if the driver had not started it: its preparation found the config wanting.
+    run.state.gateway!.identity = null;
+    run.effects = [];
+    // The relaunch is refused for the config: no crash, no backoff, a poll of the config instead.
+    const crashes = run.state.crashes;
+    run.send(failures);
+    expect(run.state).toMatchObject({ phase: "config-error", crashes, configError: { identity: "c1" } });
+    expect(run.state.timers).toEqual({ configPoll: run.now + 2000 });
+    for (let i = 0; i < 20; i++) {
+      run.send({ type: "config-poll-due" }, 2000);
+      run.send({ type: "config-polled", identity: "c1" });
+    }
+    expect(run.state.phase).toBe("config-error");
+    expect(run.effects.filter((e) => e.kind === "launch")).toHaveLength(0);
+    run.send({ type: "config-poll-due" }, 2000);
+    run.send({ type: "config-polled", identity: "c2" });
+    expect(run.state).toMatchObject({ phase: "starting", crashes, configError: null });
   });
 
   it("logs one line per state change", () => {
