@@ -20,6 +20,7 @@ export function writablePaths(settings: Settings, rootMode: boolean): WritablePa
   const paths: WritablePath[] = [
     { path: settings.tmpDir, why: "staged guards and the token file", mount: tmpfs(settings.tmpDir) },
     { path: settings.runDir, why: "control socket", mount: tmpfs(dirname(settings.runDir)) },
+    { path: settings.gatewayConfigDir, why: "the config the gateway runs", mount: tmpfs(dirname(settings.gatewayConfigDir)) },
   ];
   if (rootMode) {
     paths.push(

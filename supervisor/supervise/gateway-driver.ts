@@ -480,7 +480,7 @@ export class GatewayDriver implements ControlHandler {
       const running = this.running?.launch === launch ? this.running : undefined;
       // CPU time is how a slow start, or an in-process restart, shows it is not stuck.
       const progress = running?.meter.sample(Date.now());
-      if (progress !== undefined) events.push({ type: "progress", launch, what: progress });
+      if (progress !== undefined) events.push({ type: "progress", launch, what: progress.what, since: progress.since });
       events.push(await this.proveOnce(launch, identity, running));
     } catch (error) {
       log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`);

@@ -60,8 +60,10 @@ export interface Gateway {
   healthySince: number | null;
   failedProbes: number;
   listenerSeen: boolean;
-  /** When the gateway last showed CPU progress (any phase); null if never. */
-  progressAt: number | null;
+  /** Since when the last CPU progress it showed was measured (any phase); null if never. */
+  progressSince: number | null;
+  /** When a healthy gateway's probes began to fail (null while they pass). */
+  failingSince: number | null;
   /** Set while it restarts in process (same pid, listener gone, startup probe not started). */
   restartingSince: number | null;
   /** The uptime it gave at the last healthy probe: one that goes back is an in-process restart. */
@@ -140,7 +142,8 @@ export type MachineEvent =
   | { type: "probe-due" }
   /** uptimeMs: how long the gateway says this run of it has been up (it restarts in process at 0). */
   | { type: "probe-result"; launch: number; verdict: "healthy" | "failed" | "unknown"; layer?: HealthLayer; startup?: StartupPhase; uptimeMs?: number; detail: string }
-  | { type: "progress"; launch: number; what: string }
+  /** since: when the CPU time it measures began to be counted (the previous sample). */
+  | { type: "progress"; launch: number; what: string; since?: number }
   | { type: "grace-expired" }
   /** code: the exit code when it exited (not killed by a signal); configIdentity: the config's identity then. */
   | { type: "exit"; launch: number; description: string; clean: boolean; code?: number; configIdentity?: string }
@@ -284,7 +287,7 @@ class Transition {
       case "probe-result":
         return this.probeResult(e);
       case "progress":
-        return this.progress(e.launch, e.what);
+        return this.progress(e.launch, e.what, e.since);
       case "grace-expired":
         return this.graceExpired();
       case "exit":
@@ -331,7 +334,8 @@ class Transition {
       healthySince: null,
       failedProbes: 0,
       listenerSeen: false,
-      progressAt: null,
+      progressSince: null,
+      failingSince: null,
       restartingSince: null,
       uptimeMs: null,
       inProcessRestarts: 0,
@@ -494,6 +498,7 @@ class Transition {
       return this.healthy(gateway);
     }
     if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
+    gateway.failingSince ??= this.now;
     if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
     state.phase = "unhealthy";
@@ -528,8 +533,9 @@ class Transition {
   private restartsInProcess(gateway: Gateway, e: Extract<MachineEvent, { type: "probe-result" }>): boolean {
     if (gateway.healthySince === null) return false;
     if (e.startup === "draining" || e.startup === "starting") return true;
+    // CPU time measured entirely after its listener went away: it works, it is not deaf.
     const gone = e.layer === "listener" || e.layer === "liveness";
-    return gone && gateway.progressAt !== null && this.now - gateway.progressAt <= this.config.probeIntervalMs * 2;
+    return gone && gateway.failingSince !== null && gateway.progressSince !== null && gateway.progressSince >= gateway.failingSince;
   }
 
   /** A restart that fits between two probes shows only as its uptime going back. */
@@ -559,6 +565,7 @@ class Transition {
   private healthy(gateway: Gateway): void {
     const state = this.state;
     gateway.failedProbes = 0;
+    gateway.failingSince = null;
     gateway.healthySince ??= this.now;
     if (state.phase !== "healthy") {
       if (state.phase === "starting") this.log(`gateway ${pidOf(gateway)} is healthy (${this.now - gateway.launchedAt} ms after launch)`);
@@ -583,11 +590,11 @@ class Transition {
     this.nextProbe();
   }
 
-  private progress(launch: number, what: string): void {
+  private progress(launch: number, what: string, since = this.now): void {
     const state = this.state;
     const gateway = state.gateway;
     if (gateway === null || gateway.launch !== launch) return;
-    gateway.progressAt = this.now;
+    gateway.progressSince = since;
     if ((state.phase !== "starting" && state.phase !== "restarting") || state.timers.grace === undefined) return;
     const cap = (gateway.restartingSince ?? gateway.launchedAt) + this.config.bootGraceMaxMs;
     const extended = Math.min(cap, this.now + this.config.bootGraceMs);

@@ -115,8 +115,8 @@ export class ProgressMeter {
     private readonly procDir = "/proc",
   ) {}
 
-  /** A description of the progress since the previous sample, or undefined. */
-  sample(now: number, tree?: TreeSample): string | undefined {
+  /** The progress since the previous sample (what, and when that sample was), or undefined. */
+  sample(now: number, tree?: TreeSample): { what: string; since: number } | undefined {
     if (this.last !== undefined && now - this.last.at < MIN_SAMPLE_MS) return undefined;
     const sampled = tree ?? readTree(this.rootPid, this.rootStartTime, this.procDir);
     if (sampled === undefined) return undefined;
@@ -124,6 +124,7 @@ export class ProgressMeter {
     this.last = { at: now, ticks: new Map(sampled.processes.map((p) => [keyOf(p), p.utime + p.stime])) };
     if (previous === undefined) return undefined;
     const used = ticksUsedSince(previous.ticks, sampled.processes);
-    return isProgress(used, now - previous.at) ? `${used * (1000 / TICKS_PER_SECOND)} ms of CPU time in ${now - previous.at} ms` : undefined;
+    if (!isProgress(used, now - previous.at)) return undefined;
+    return { what: `${used * (1000 / TICKS_PER_SECOND)} ms of CPU time in ${now - previous.at} ms`, since: previous.at };
   }
 }

@@ -12,7 +12,7 @@ import { status } from "../helpers/attack-container.js";
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const track = containerTracker("ssv-r2a1");
 const STATE = "/var/lib/sandbox-supervisor";
-const READ_ONLY = ["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", STATE];
+const READ_ONLY = ["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", STATE, "-v", "/sandbox"];
 const FAST = ["-e", "SUPERVISOR_BACKOFF_INITIAL=0.2", "-e", "SUPERVISOR_BACKOFF_MAX=0.5", "-e", "SUPERVISOR_PROBE_INTERVAL=0.3"];
 
 async function killGateway(name: string): Promise<void> {
@@ -45,7 +45,7 @@ describe.skipIf(!dockerAvailable())("round 2, attack 1: a planted record in the 
       "chmod 1777 /state && mkdir /state/config-write-intent.json && chown 1000:1000 /state/config-write-intent.json"]);
     expect(prepared.code, prepared.stderr).toBe(0);
     try {
-      const name = await bootGateway(track, image(), ["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "-v", `${volume}:${STATE}`, ...FAST]);
+      const name = await bootGateway(track, image(), ["--read-only", "--tmpfs", "/tmp", "--tmpfs", "/run", "-v", "/sandbox", "-v", `${volume}:${STATE}`, ...FAST]);
       const first = await waitForHealthy(name, status);
       const text = await logs(name);
       expect(text).toMatch(/\[SECURITY\] .*config-write-intent\.json: a directory, not a record of the supervisor's: moved aside as \.config-write-intent\.json\.untrusted-/);

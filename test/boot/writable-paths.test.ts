@@ -12,8 +12,9 @@ function fakeAccess(existing: string[], readOnly: string[]): Access {
 
 describe("writable paths at boot", () => {
   it("lists the config and state only in root mode", () => {
-    expect(writablePaths(DEFAULTS, true).map((p) => p.path)).toEqual(["/tmp", "/run/supervisor", "/var/lib/sandbox-supervisor", "/sandbox/.openclaw"]);
-    expect(writablePaths({ ...DEFAULTS, runDir: "/tmp/supervisor-1000" }, false).map((p) => p.path)).toEqual(["/tmp", "/tmp/supervisor-1000"]);
+    expect(writablePaths(DEFAULTS, true).map((p) => p.path)).toEqual(["/tmp", "/run/supervisor", "/run/supervisor-gateway", "/var/lib/sandbox-supervisor", "/sandbox/.openclaw"]);
+    const nonRoot = { ...DEFAULTS, runDir: "/tmp/supervisor-1000", gatewayConfigDir: "/tmp/supervisor-1000/gateway" };
+    expect(writablePaths(nonRoot, false).map((p) => p.path)).toEqual(["/tmp", "/tmp/supervisor-1000", "/tmp/supervisor-1000/gateway"]);
   });
 
   it("names the first read-only one with the mount that fixes it, judging a missing path by its parent", () => {

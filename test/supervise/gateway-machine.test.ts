@@ -390,7 +390,12 @@ describe("gateway state machine: behaviours", () => {
   it("recognises an in-process restart (listener gone while computing) and never counts it", () => {
     const run = at("healthy");
     const pid = run.pid;
-    run.send({ type: "progress", launch: run.launch, what: "cpu" }, 4000);
+    // CPU time from before the listener went away proves nothing: the first failure counts.
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now - 1000 }, 4000);
+    run.probe("failed", "listener");
+    expect(run.state).toMatchObject({ phase: "unhealthy" });
+    // CPU time measured after it went away: it is restarting, not deaf.
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now }, 1000);
     run.probe("failed", "listener");
     expect(run.state.phase).toBe("restarting");
     for (let i = 0; i < 10; i++) run.probe("failed", "listener");
@@ -400,6 +405,28 @@ describe("gateway state machine: behaviours", () => {
     expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, failedBoots: 0, launches: 1 });
     expect(run.pid).toBe(pid);
     expect(run.effects.some((e) => e.kind === "log" && /restarted in process and is healthy again/.test(e.message))).toBe(true);
+  });
+
+  it("never takes a deaf gateway that stays idle for a restarting one", () => {
+    const run = at("healthy");
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now - 500 }, 100);
+    run.probe("failed", "listener");
+    run.probe("failed", "listener");
+    expect(run.state).toMatchObject({ phase: "stopping", after: "replace" });
+  });
+
+  it("sees an in-process restart that fit between two probes by the uptime going back, and does not count it", () => {
+    const run = at("healthy");
+    const probe = (uptimeMs: number) => {
+      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs });
+    };
+    probe(60_000);
+    probe(65_000);
+    probe(1_200);
+    expect(run.state.gateway!.inProcessRestarts).toBe(1);
+    expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, launches: 1 });
+    expect(run.effects.some((e) => e.kind === "log" && /uptime went back from 65s to 1.2s/.test(e.message))).toBe(true);
   });
 
   it("replaces a gateway whose in-process restart shows no progress for the grace, as a failed boot", () => {

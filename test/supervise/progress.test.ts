@@ -36,7 +36,7 @@ describe("progress of a booting gateway", () => {
     const tree = (ticks: number) => ({ processes: [proc(10, 1, ticks)], complete: true });
     expect(meter.sample(0, tree(0))).toBeUndefined();
     expect(meter.sample(500, tree(50))).toBeUndefined();
-    expect(meter.sample(1000, tree(50))).toBe("500 ms of CPU time in 1000 ms");
+    expect(meter.sample(1000, tree(50))).toEqual({ what: "500 ms of CPU time in 1000 ms", since: 0 });
     expect(meter.sample(2000, tree(51))).toBeUndefined();
   });
 });
