@@ -13,7 +13,7 @@ import {
 import { ENGINE_VARIABLE, ENGINES, type EngineName } from "./engine.js";
 import { parseSignal, RELAYED_SIGNALS, type RelayedSignal } from "./signals.js";
 
-export type CommandName = "restart" | "start" | "stop" | "status" | "health" | "logs" | "token" | "signal";
+export type CommandName = "restart" | "start" | "stop" | "status" | "health" | "check" | "logs" | "token" | "signal";
 
 /** text: human lines and progress; json: one JSON line on stdout; quiet: nothing but a failure line. */
 export type OutputMode = "text" | "json" | "quiet";
@@ -30,6 +30,7 @@ export type Command =
   | Request<"stop">
   | { command: "status"; targets: StatusTargets; timeoutSeconds: number; output: "text" | "json" }
   | Request<"health">
+  | Request<"check">
   | { command: "token"; container: string; timeoutSeconds: number }
   | { command: "logs"; container: string; since: string | undefined; tail: string | undefined; timestamps: boolean; follow: boolean }
   | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: OutputMode };
@@ -121,6 +122,18 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
     args: [CONTAINER],
     exclusive: [["json", "quiet"]],
     footer: `Exit status: 0 healthy; 1 not healthy; 2 usage error; 3 container not running;\n4 supervisor unavailable; 5 busy; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-health.md")}`,
+  },
+  {
+    name: "check",
+    summary: "every check of a boot and a launch, writing nothing; exit 0 or 78 with every problem",
+    synopsis: ["check CONTAINER [--timeout SECONDS] [--json]"],
+    description:
+      "Run `supervisor check` in CONTAINER: every check the boot chain and a gateway launch make\n" +
+      "(settings, users, capabilities, legacy layout, config integrity, guard sources, gateway\n" +
+      "command), writing nothing, one line per check.",
+    options: [timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS), { name: "json", help: "one JSON object: ok, checks" }],
+    args: [CONTAINER],
+    footer: `Exit status: 0 every check passed; 78 a problem was found; 2 usage error; 3 container not\nrunning; 4 supervisor unavailable; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-check.md")}`,
   },
   {
     name: "logs",
@@ -239,6 +252,7 @@ function commandOf(command: CommandName, options: OptionValues, args: readonly s
     case "start":
     case "stop":
     case "health":
+    case "check":
       return { command, container, timeoutSeconds, output: outputOf(options) };
     case "token":
       return { command, container, timeoutSeconds };

@@ -168,6 +168,19 @@ async function health(ctx: Context, cmd: Extract<Command, { command: "health" }>
   return relayText(ctx, mode === "quiet" ? { ...asked, stdout: "" } : asked);
 }
 
+/** `supervisor check` in the container, its lines or its JSON object relayed as they are. */
+async function check(ctx: Context, cmd: Extract<Command, { command: "check" }>): Promise<number> {
+  const { container, output: mode } = cmd;
+  const deadline = Date.now() + cmd.timeoutSeconds * 1000;
+  const found = await findContainer(ctx, container, deadline);
+  if (found.kind === "interrupted") return interruptedStatus(found.signal);
+  if (found.kind === "failure") return report(ctx, mode, found);
+  const asked = await askSupervisor(ctx, "check", mode === "json" ? ["--json"] : [], found.container, container, { progress: false, deadline, onInterrupt: "end" });
+  if (asked.kind === "interrupted") return interruptedStatus(asked.signal);
+  if (asked.kind === "failure") return report(ctx, mode, asked);
+  return relayText(ctx, asked);
+}
+
 /** How often `token` looks again while the new boot has not written its token yet. */
 const TOKEN_POLL_MS = 250;
 
@@ -312,6 +325,8 @@ export function runCommand(ctx: Context, cmd: Command): Promise<number> {
       return status(ctx, cmd);
     case "health":
       return health(ctx, cmd);
+    case "check":
+      return check(ctx, cmd);
     case "token":
       return token(ctx, cmd);
     case "logs":

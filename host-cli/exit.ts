@@ -14,6 +14,8 @@ export const EXIT = {
   unavailable: 4,
   /** Another restart or signal on the same container held on for the whole timeout. */
   busy: 5,
+  /** restart: refused before anything was stopped (the next launch cannot happen); check: a problem found. */
+  refused: 78,
   /** sandboxctl itself failed unexpectedly (a bug): the supervisor's convention. */
   ownFailure: 125,
 } as const;

@@ -15,7 +15,18 @@ const CANNOT_EXECUTE = new Set([126, 127]);
  * status tells whose it is.
  */
 export function isCommandLine(command: string, line: string): boolean {
-  return line.startsWith(`${command}: `) || line.startsWith(`${command} failed (`);
+  return line.startsWith(`${command}: `) || line.startsWith(`${command} failed (`) || line.startsWith(`${command} refused (`);
+}
+
+/**
+ * Whether a status 78 is the command's answer (restart refused before it stopped anything,
+ * check found a problem) rather than settings the supervisor could not load: its output says.
+ */
+export function refusalAnswered(command: string, stderrLines: readonly string[], stdout: string): boolean {
+  if (stderrLines.some((line) => line.startsWith(`${command} refused (`))) return true;
+  if (command === "check" && /^(ok|problem) /m.test(stdout)) return true;
+  const answer = jsonAnswer(stdout);
+  return answer !== undefined && (answer.refused === true || (command === "check" && Array.isArray(answer.checks)));
 }
 
 export type Outcome =
@@ -49,11 +60,12 @@ function firstLine(lines: readonly string[]): string | undefined {
  * held back mean. `what` names the executable for the messages. docker and podman agree
  * on the statuses: 126 cannot execute, 127 not found, 125 the engine's own error.
  */
-export function outcomeOf(status: number | null, held: readonly string[], container: string, what: string, engine = "docker"): Outcome {
+export function outcomeOf(status: number | null, held: readonly string[], container: string, what: string, engine = "docker", refused = false): Outcome {
   if (status !== null) {
     const exit = answeredExit(status);
     if (exit !== undefined) return { kind: "answered", exit };
   }
+  if (status === SUPERVISOR.settings && refused) return { kind: "answered", exit: EXIT.refused };
   const detail = firstLine(held);
   if (status !== null && CANNOT_EXECUTE.has(status)) {
     const why = /no such file or directory|not found/i.test(detail ?? "") ? "not found" : "cannot be executed";

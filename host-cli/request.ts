@@ -8,7 +8,7 @@ import type { OutputMode } from "./command-line.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
 import type { Output } from "../supervisor/shared/output.js";
-import { isCommandLine, jsonAnswer, jsonFailure, outcomeOf } from "./relay.js";
+import { isCommandLine, jsonAnswer, jsonFailure, outcomeOf, refusalAnswered } from "./relay.js";
 import { singleLine } from "../supervisor/shared/format.js";
 
 export interface Context {
@@ -152,16 +152,18 @@ export interface AskOptions {
  */
 export async function askSupervisor(
   ctx: Context,
-  name: "restart" | "start" | "status" | "health" | "stop",
+  name: "restart" | "start" | "status" | "health" | "stop" | "check",
   args: readonly string[],
   found: Inspected,
   container: string,
   options: AskOptions,
 ): Promise<Answered | Failure | Interrupted> {
   const held: string[] = [];
+  const own: string[] = [];
   const running = startEngine(ctx.engine, execArgs(found.id, [SUPERVISOR_PATH, name, ...args]), {
     deadline: options.deadline,
     onStderrLine: (line) => {
+      if (isCommandLine(name, line)) own.push(line);
       if (options.progress && isCommandLine(name, line)) {
         ctx.stderr.write(`${line}\n`);
       } else {
@@ -175,7 +177,8 @@ export async function askSupervisor(
   if (result.spawnError) return failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError));
   if (result.timedOut) return failure(EXIT.unavailable, "unavailable", `no answer from the supervisor in container ${container} in time`);
   // docker prints some of its own errors ("OCI runtime exec failed") on stdout.
-  const outcome = outcomeOf(result.status, [...held, ...result.stdout.split("\n")], container, SUPERVISOR_PATH, ctx.engine);
+  const refused = refusalAnswered(name, own, result.stdout);
+  const outcome = outcomeOf(result.status, [...held, ...result.stdout.split("\n")], container, SUPERVISOR_PATH, ctx.engine, refused);
   if (outcome.kind === "no answer") return (await stoppedMeanwhile(ctx, container)) ?? failure(outcome.exit, "unavailable", outcome.message);
   return { kind: "answered", exit: outcome.exit, stdout: result.stdout, held };
 }

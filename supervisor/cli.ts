@@ -49,6 +49,8 @@ function main(argv: string[]): void {
     case "boot":
       if (args[0] === "") finish(usageError("boot", "empty command, expected a command", false));
       return void import("./pid1.js").then(({ bootSandbox }) => bootSandbox({ command: args.length > 0 ? args : undefined, verbosity: verbosity(options) }));
+    case "check":
+      return void import("./boot/check.js").then(({ check }) => process.exit(check(line.json)));
     default:
       return void import("./control/commands.js").then(({ runControlCommand }) => runControlCommand(line.command as ControlCommandName, line));
   }

@@ -49,6 +49,18 @@ const COMMANDS: readonly CommandSpec[] = [
     footer: "Exit status: COMMAND's; 2 usage error; 125 the supervisor failed; 126 COMMAND cannot be\nexecuted; 127 COMMAND not found.",
   },
   {
+    name: "check",
+    summary: "every check of a boot and a launch, writing nothing; exit 0 or 78 with every problem",
+    synopsis: ["check [--json]"],
+    description:
+      "Run every check the boot chain and a gateway launch make (settings, users, capabilities,\n" +
+      "legacy layout, config integrity, guard sources, gateway command) without writing\n" +
+      "anything, and name every problem found. For CI, image builds and before a restart.",
+    options: [{ name: "json", help: "one JSON object: ok, checks [{check, ok, detail}]" }],
+    args: [],
+    footer: "Exit status: 0 every check passed; 2 usage error; 78 a problem was found (each is named).",
+  },
+  {
     name: "restart",
     summary: "drain and stop the gateway, relaunch it, wait until started; prints the new pid",
     synopsis: ["restart [--timeout SECONDS] [--wait DURATION | --force] [--json] [--expect-pid PID --expect-start-time T]"],

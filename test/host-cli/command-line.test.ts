@@ -128,7 +128,7 @@ describe("command line", () => {
     expect(printed("logs", "ctr", "--tial", "3")[2]).toContain("did you mean '--tail'?");
     expect(printed("restart", "ctr", "--timout", "3")[2]).toContain("did you mean '--timeout'?");
     expect(printed("help", "stauts")[2]).toBe("sandboxctl: help: unknown command 'stauts', did you mean 'status'?\nTry 'sandboxctl help --help'.\n");
-    expect(printed("reboot", "ctr")[2]).toMatch(/^sandboxctl: unknown command 'reboot', expected one of restart, start, stop, status, health, logs, token, signal, help, version\n/);
+    expect(printed("reboot", "ctr")[2]).toMatch(/^sandboxctl: unknown command 'reboot', expected one of restart, start, stop, status, health, check, logs, token, signal, help, version\n/);
   });
 
   it("never lets Node's own parser messages through", () => {
@@ -144,7 +144,7 @@ describe("command line", () => {
   });
 
   it("refuses missing or extra arguments, and points at the command's help", () => {
-    expect(usage(parseCommandLine([]))).toBe("missing command, expected one of restart, start, stop, status, health, logs, token, signal, help, version");
+    expect(usage(parseCommandLine([]))).toBe("missing command, expected one of restart, start, stop, status, health, check, logs, token, signal, help, version");
     for (const command of ["restart", "start", "stop", "health", "logs", "token", "signal"]) {
       expect(usage(parseCommandLine([command])), command).toBe(`${command}: missing CONTAINER, expected a container name or id`);
       expect(printed(command)[2], command).toContain(`Try 'sandboxctl ${command} --help'.`);
