@@ -5,10 +5,12 @@
 // whether the gateway command can be executed. Unlike boot it goes on after a problem, so one
 // run names them all. Exit 0, or 78 with every problem.
 import { writeSync } from "node:fs";
+import { useNativeFs } from "../shared/dir-fd.js";
 import { errorMessage } from "../shared/errors.js";
 import { gatewayUidProblem, loadSettings, SettingsError, supervisorUid, withPort, type Settings } from "../shared/settings.js";
 import { findUser, type UserEntry } from "../shared/users.js";
 import { STATUS } from "../init/exit.js";
+import { loadAddonOrExit } from "../init/run.js";
 import { findSetpriv } from "../init/step-down.js";
 import { checkOwnCapabilities } from "./capability-preflight.js";
 import { commandProblem } from "./command-check.js";
@@ -111,6 +113,8 @@ export function check(json: boolean): number {
     print(json ? `${JSON.stringify({ ok: false, checks: result })}\n` : `problem  settings: ${error.message}\n`);
     return STATUS.refused;
   }
+  // The config is read the way the boot reads it: through the addon's *at() calls.
+  useNativeFs(loadAddonOrExit());
   const results = [{ check: "settings", ok: true, detail: "valid" }, ...runChecks(settings, uid === 0)];
   const ok = results.every((r) => r.ok);
   if (json) print(`${JSON.stringify({ ok, checks: results })}\n`);

@@ -9,10 +9,10 @@
 //                    writes (config.set) chmod both; the config mirror (config-mirror.ts)
 //                    carries changes between it and /sandbox/.openclaw both ways
 //   non-root mode    the supervisor's private run directory: gateway and PID 1 are one uid
-import { closeSync, fsyncSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, fsyncSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomicAt } from "../shared/atomic-write.js";
-import { readFileBounded } from "../shared/dir-fd.js";
+import { openDirectory, readFileBounded } from "../shared/dir-fd.js";
 import type { Settings } from "../shared/settings.js";
 import { openOwnedDirectory } from "../shared/state-directory.js";
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from "./config-integrity.js";
@@ -49,12 +49,37 @@ export function gatewayConfigEnv(settings: Pick<Settings, "gatewayConfigEnv">, p
 }
 
 function inPlace<T>(place: GatewayConfigPlace, work: (dirFd: number) => T): T {
-  const fd = openOwnedDirectory(place.dir, { ...place.owner, mode: place.dirMode }, "gateway config directory");
+  const fd = (place.writer !== undefined ? openAsWriter(place, place.writer) : undefined) ?? openOwnedDirectory(place.dir, { ...place.owner, mode: place.dirMode }, "gateway config directory");
   try {
     return place.writer === undefined ? work(fd) : asUser(place.writer, () => work(fd));
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The gateway's own 0700 directory, opened as the gateway: root has no CAP_DAC_OVERRIDE after
+ * the boot's capability drop and cannot open it itself. Its parent is root's, so the name
+ * cannot be swapped; undefined when it is missing or not the gateway's (root then makes or
+ * takes it back).
+ */
+function openAsWriter(place: GatewayConfigPlace, writer: GatewayIds): number | undefined {
+  let fd: number;
+  try {
+    fd = asUser(writer, () => openDirectory(place.dir));
+  } catch {
+    return undefined;
+  }
+  const st = fstatSync(fd);
+  if (st.uid !== place.owner.uid || st.gid !== place.owner.gid) {
+    closeSync(fd);
+    return undefined;
+  }
+  if ((st.mode & 0o7777) !== place.dirMode) {
+    asUser(writer, () => fchmodSync(fd, place.dirMode));
+    fsyncSync(fd);
+  }
+  return fd;
 }
 
 /** Writes `bytes` as the gateway's config (atomic, durable); unchanged bytes are not rewritten. */

@@ -1,8 +1,11 @@
 // The control socket's place on disk: a directory only the supervisor's uid can enter, and
 // no stale socket of an earlier supervisor in the way. Nothing else is ever removed.
-import { lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, renameSync, unlinkSync, type Stats } from "node:fs";
 import { createConnection } from "node:net";
+import { basename, dirname, join } from "node:path";
+import { openDirectory } from "../shared/dir-fd.js";
 import { errorReason } from "../shared/errors.js";
+import { log } from "../shared/log.js";
 
 export class ControlServerError extends Error {}
 
@@ -13,23 +16,70 @@ function kindOf(st: Stats): string {
   return "special file";
 }
 
-/** The socket's directory is what keeps other users out: owner-only, no symlink, no doubt. */
+/**
+ * The socket's directory is what keeps other users out: owner-only, no symlink, no doubt.
+ * What stands in its way is dealt with so that the socket is always there: a directory of
+ * our own uid with another mode is set back to 0700 through its descriptor; a symlink, a
+ * file or a directory of another uid is moved aside (it is never used, nor followed).
+ */
 export function prepareDirectory(dir: string): void {
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if (errorReason(error) !== "EEXIST") {
+  const euid = process.geteuid?.() ?? -1;
+  let st = lstatOrUndefined(dir);
+  if (st !== undefined && (!st.isDirectory() || st.uid !== euid)) {
+    moveOutOfTheWay(dir, st);
+    st = undefined;
+  }
+  if (st === undefined) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
       throw new ControlServerError(`cannot create control socket directory ${dir} (${errorReason(error)})`);
     }
   }
-  const st = lstatSync(dir);
-  const euid = process.geteuid?.() ?? -1;
-  const mode = st.mode & 0o7777;
-  if (!st.isDirectory() || st.uid !== euid || mode !== 0o700) {
-    const found = st.isDirectory() ? `owner uid ${st.uid}, mode ${mode.toString(8).padStart(4, "0")}` : `a ${kindOf(st)}`;
+  repairMode(dir, euid);
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if (errorReason(error) === "ENOENT") return undefined;
+    throw new ControlServerError(`cannot inspect control socket directory ${path} (${errorReason(error)})`);
+  }
+}
+
+function moveOutOfTheWay(dir: string, st: Stats): void {
+  const aside = join(dirname(dir), `.${basename(dir)}.untrusted-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    renameSync(dir, aside);
+  } catch (error) {
     throw new ControlServerError(
-      `control socket directory ${dir} must be a directory owned by uid ${euid} with mode 0700, found ${found}: remove it or fix it`,
+      `control socket directory ${dir} is a ${kindOf(st)} of uid ${st.uid} and cannot be moved aside (${errorReason(error)}): remove it`,
     );
+  }
+  log(`control socket directory ${dir} was a ${kindOf(st)} of uid ${st.uid}: moved aside as ${aside}`, "[SECURITY]");
+}
+
+/** Mode 0700 on the directory we own, set through a descriptor opened without following a link. */
+function repairMode(dir: string, euid: number): void {
+  let fd: number;
+  try {
+    fd = openDirectory(dir);
+  } catch (error) {
+    throw new ControlServerError(`cannot open control socket directory ${dir} (${errorReason(error)})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isDirectory() || st.uid !== euid) {
+      throw new ControlServerError(`control socket directory ${dir} changed while it was prepared: uid ${st.uid}; remove it`);
+    }
+    const mode = st.mode & 0o7777;
+    if (mode !== 0o700) {
+      fchmodSync(fd, 0o700);
+      log(`control socket directory ${dir} had mode ${mode.toString(8).padStart(4, "0")}: set to 0700`, "[SECURITY]");
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -34,6 +34,7 @@ import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
 import { shortageOf } from "./resources.js";
 import type { RestartHandoff } from "./restart-handoff.js";
+import { StarvationWitness } from "./starvation.js";
 
 /**
  * A launch is prepared afresh every time: config re-verified, guards re-staged. `configError`:
@@ -127,6 +128,7 @@ export class GatewayDriver implements ControlHandler {
       // What OpenClaw records as a completed stop: it exited by itself, 0, or on SIGTERM.
       clean: status.code === 0 || status.signal === constants.signals.SIGTERM,
       ...(status.code !== null ? { code: status.code, configIdentity: this.configIdentity() } : {}),
+      ...this.portHeld(),
     };
     contained(
       "the child-exit handler",
@@ -453,6 +455,16 @@ export class GatewayDriver implements ControlHandler {
     this.dispatch({ type: "stop-done", launch, forced });
   }
 
+  /** A foreign listener on the gateway's port when it exited: its exit was likely EADDRINUSE. */
+  private portHeld(): { portHeld?: string } {
+    try {
+      const held = this.processes.foreignListener();
+      return held === undefined ? {} : { portHeld: held };
+    } catch {
+      return {};
+    }
+  }
+
   /** Never throws: an identity that cannot be read is one that differs from any other. */
   private configIdentity(): string {
     try {
@@ -495,10 +507,14 @@ export class GatewayDriver implements ControlHandler {
     const lostAfter = timeoutMs * 3 + PROBE_LOST_MS;
     let timer: NodeJS.Timeout | undefined;
     const lost = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), lostAfter)));
+    const witness = new StarvationWitness(identity.pid);
     const verdict = await Promise.race([proveHealthy({ identity, port, urls, mode, timeoutMs }), lost]);
     clearTimeout(timer);
     if (verdict === undefined) return { type: "probe-result", launch, verdict: "unknown", detail: `the probe did not finish within ${lostAfter} ms` };
     if (running !== undefined && verdict.readiness !== undefined) running.readiness = verdict.readiness;
+    // A failure while PID 1 or the gateway could not get a CPU proves nothing either way.
+    const starved = verdict.healthy || verdict.unknown ? undefined : witness.verdict(timeoutMs);
+    if (starved !== undefined) return { type: "probe-result", launch, verdict: "unknown", detail: `the probe could not run fairly: ${starved}` };
     const result = verdict.healthy ? "healthy" : verdict.unknown ? "unknown" : "failed";
     return {
       type: "probe-result",

@@ -146,7 +146,8 @@ export type MachineEvent =
   | { type: "progress"; launch: number; what: string; since?: number }
   | { type: "grace-expired" }
   /** code: the exit code when it exited (not killed by a signal); configIdentity: the config's identity then. */
-  | { type: "exit"; launch: number; description: string; clean: boolean; code?: number; configIdentity?: string }
+  /** portHeld: another uid listened on the gateway's port when it exited (EADDRINUSE, a squatter). */
+  | { type: "exit"; launch: number; description: string; clean: boolean; code?: number; configIdentity?: string; portHeld?: string }
   | { type: "config-poll-due" }
   | { type: "config-polled"; identity: string }
   | { type: "handoff-result"; launch: number; accepted: boolean; detail: string }
@@ -642,6 +643,7 @@ class Transition {
       return;
     }
     if (this.config.restartHandoff && e.code === 0 && gateway.identity !== null && !state.shuttingDown) return this.consumeHandoff(gateway);
+    if (e.portHeld !== undefined && !clean && !state.shuttingDown && gateway.healthySince === null) return this.portTaken(gateway, description, e.portHeld);
     if (e.code === EXIT_CONFIG_ERROR && e.configIdentity !== undefined && !state.shuttingDown) {
       // Its own word that its config is wrong (OpenClaw's exit 78): relaunching cannot help.
       const what = `gateway ${pidOf(gateway)} ${description}: a configuration error`;
@@ -652,6 +654,18 @@ class Transition {
       return this.enterConfigError(what, e.configIdentity);
     }
     this.crashed(gateway, description, clean);
+  }
+
+  /** A gateway that never got its port, taken by someone else: a shortage to wait out, not counted. */
+  private portTaken(gateway: Gateway, description: string, resource: string): void {
+    const state = this.state;
+    if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
+    this.answerRestarts(gateway.launch, { ok: false, layer: "launch failure", message: `gateway ${pidOf(gateway)} ${description}: ${resource}` });
+    state.gateway = null;
+    state.resourceRetries++;
+    const delay = backoffDelayMs(state.resourceRetries, this.config.policy);
+    this.log(`gateway ${pidOf(gateway)} ${description} while another uid holds ${resource}: waiting for it, relaunch in ${seconds(delay)} (not counted as a crash)`);
+    this.backOff(delay, `waiting for ${resource}`);
   }
 
   /**

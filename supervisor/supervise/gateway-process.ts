@@ -50,9 +50,18 @@ export class GatewayProcesses {
     this.portGuard = new PortGuard({ addon: o.addon, port: o.port, gatewayUid: o.gatewayUid, mayEnd: o.killStraysByUid });
   }
 
-  /** Starts the gateway in its own process group and records its identity. */
+  /**
+   * Starts the gateway in its own process group and records its identity. A port another
+   * uid still holds after the guard dealt with it is a shortage to wait out, not a launch
+   * to fail with EADDRINUSE and count.
+   */
   spawn(launch: Launch): SpawnOutcome {
-    this.portGuard.check();
+    const held = this.portGuard.check().filter((squatter) => squatter.ended.length === 0);
+    if (held.length > 0) {
+      const uid = held[0]!.socket.uid;
+      const message = `port ${this.o.port} is held by a listener of uid ${uid}`;
+      return { ok: false, layer: "launch failure", message, resource: `the gateway's port ${this.o.port} (held by uid ${uid})` };
+    }
     let pid: number;
     try {
       pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false);
@@ -74,6 +83,12 @@ export class GatewayProcesses {
       log(`cannot record the gateway's identity in ${this.o.stateFile}: ${errorMessage(error)}`);
     }
     return { ok: true, identity };
+  }
+
+  /** Who, other than the gateway's uid, listens on its port now: "uid N", or undefined. */
+  foreignListener(): string | undefined {
+    const others = listenersOn(this.o.port).filter((socket) => socket.uid !== this.o.gatewayUid);
+    return others.length > 0 ? `the gateway's port ${this.o.port} (held by uid ${others[0]!.uid})` : undefined;
   }
 
   /** The gateway is gone: its record must not outlive it. */

@@ -224,7 +224,14 @@ export class PortGuard {
 
 /** Pure: the one line that names a squatter and what was done about it. */
 export function squatterLine(port: number, socket: TcpSocket, holders: SocketHolders, ended: number[], mayEnd: boolean, protection: PortProtection): string {
-  const who = holders.pids.length > 0 ? `pid ${holders.pids.join(", pid ")}` : `no holding pid found${holders.complete ? "" : " (not every process could be read)"}`;
+  // A socket held only inside a unix socket message (SCM_RIGHTS) is in no process's
+  // descriptors: a search of them all can come back empty, and says so.
+  const who =
+    holders.pids.length > 0
+      ? `pid ${holders.pids.join(", pid ")}`
+      : holders.complete
+        ? "no process of that uid holds it in its descriptors: it may be kept in flight in a unix socket message"
+        : "no holding pid found, the search was incomplete (not every process could be read)";
   const done =
     ended.length > 0
       ? `ended pid ${ended.join(", pid ")} (SIGKILL)`

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -318,16 +318,20 @@ describe("control server: socket file", () => {
     expect(() => lstatSync(path)).toThrow(/ENOENT/);
   });
 
-  it("refuses a directory with a wider mode or a symlink in its place", async () => {
+  it("repairs a directory of its own with a wider mode, and moves a symlink in its place aside, so the socket is always there", async () => {
     const base = join(scratch, `case-${++counter}`);
     mkdirSync(join(base, "open"), { recursive: true });
     chmodSync(join(base, "open"), 0o755);
-    await expect(startControlServer(join(base, "open", "control.sock"), fakeHandler())).rejects.toThrow(
-      /^control socket directory .*\/open must be a directory owned by uid \d+ with mode 0700, found owner uid \d+, mode 0755: remove it or fix it$/,
-    );
-    mkdirSync(join(base, "real"), { mode: 0o700 });
+    const repaired = await startControlServer(join(base, "open", "control.sock"), fakeHandler());
+    expect(lstatSync(join(base, "open")).mode & 0o7777).toBe(0o700);
+    await repaired.close();
+    mkdirSync(join(base, "real"), { mode: 0o755 });
     symlinkSync(join(base, "real"), join(base, "link"));
-    await expect(startControlServer(join(base, "link", "control.sock"), fakeHandler())).rejects.toThrow(/found a symlink/);
+    const moved = await startControlServer(join(base, "link", "control.sock"), fakeHandler());
+    expect(lstatSync(join(base, "link")).isDirectory()).toBe(true);
+    expect(lstatSync(join(base, "real")).mode & 0o7777).toBe(0o755);
+    expect(readdirSync(base).some((name) => name.startsWith(".link.untrusted-"))).toBe(true);
+    await moved.close();
   });
 
   it("refuses to replace a file that is not a socket", async () => {

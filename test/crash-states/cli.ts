@@ -18,7 +18,8 @@ Records each durable write path of a real 'supervisor boot', enumerates every st
 can leave under the persistence model of docs/crash-states.md, boots the supervisor on each,
 and does the same with two broken writers, which must be caught.
 
-  --short          the subset npm test runs: a restart's config, anchor and token paths, and
+  --short          the subset npm test runs: a restart's config, anchor and token paths, a
+                   first boot's anchor path, and
                    each broken writer on the path it breaks first
   --scenario NAME  only this scenario (${SCENARIOS.map((s) => s.name).join(", ")}); repeatable
   --path NAME      only this path (${DURABLE_PATHS.map((p) => p.name).join(", ")}); repeatable
@@ -28,12 +29,16 @@ type Selection = Pick<ExploreOptions, "real" | "broken">;
 
 /** The subset the test suite runs: small, and still catches both broken writers. */
 export const SHORT: Selection = {
-  real: { scenarios: [scenario("restart")], paths: ["config", "anchor", "token"].map(durablePath) },
+  real: [
+    { scenarios: [scenario("restart")], paths: ["config", "anchor", "token"].map(durablePath) },
+    // The first boot creates the state directory: the path its durability bug hid on.
+    { scenarios: [scenario("first-boot")], paths: ["anchor"].map(durablePath) },
+  ],
   broken: { scenarios: [scenario("restart")], paths: (writer) => [durablePath(writer.breaks)] },
 };
 
 export const FULL: Selection = {
-  real: { scenarios: SCENARIOS, paths: DURABLE_PATHS },
+  real: [{ scenarios: SCENARIOS, paths: DURABLE_PATHS }],
   broken: { scenarios: [scenario("restart")], paths: () => DURABLE_PATHS },
 };
 
@@ -70,10 +75,11 @@ export async function main(argv: string[]): Promise<number> {
     const concurrency = values.concurrency === undefined ? Math.min(2, availableParallelism()) : Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error(`--concurrency '${values.concurrency}': expected a whole number from 1 to 64`);
     const plan = values.short ? SHORT : FULL;
-    const real: Plan = {
-      scenarios: values.scenario?.map(scenario) ?? plan.real.scenarios,
-      paths: values.path?.map(durablePath) ?? plan.real.paths,
-    };
+    // A --scenario or --path makes one plan: the named ones, crossed with all of the other kind.
+    const real: readonly Plan[] =
+      values.scenario === undefined && values.path === undefined
+        ? plan.real
+        : [{ scenarios: values.scenario?.map(scenario) ?? SCENARIOS, paths: values.path?.map(durablePath) ?? DURABLE_PATHS }];
     const started = Date.now();
     const result = await explore({
       binary: supervisorExecutable(),

@@ -195,12 +195,13 @@ describe("durable write paths and broken writers", () => {
 });
 
 describe.skipIf(process.getuid?.() !== 0)("the short exploration (real boots as PID 1)", () => {
-  it("finds no violation in a restart's config, anchor and token paths, and catches both broken writers", async () => {
+  it("finds no violation in a restart's config, anchor and token paths or a first boot's anchor path, and catches both broken writers", async () => {
     const result = await explore({ binary: supervisorExecutable(), ...SHORT, brokenWriters: BROKEN_WRITERS, concurrency: 2, model: DEFAULT_MODEL, progress: () => {} });
     for (const path of result.real) {
-      expect(path.states, `${path.path} states`).toBeGreaterThan(0);
-      expect(path.violations, `${path.path} violations`).toEqual([]);
+      expect(path.states, `${path.scenario} / ${path.path} states`).toBeGreaterThan(0);
+      expect(path.violations, `${path.scenario} / ${path.path} violations`).toEqual([]);
     }
+    expect(result.real.map((r) => `${r.scenario}/${r.path}`)).toContain("first-boot/anchor");
     const config = result.real.find((r) => r.path === "config")!;
     // A crash before the config rename boots the old config, one after it the new one.
     expect(config.outcomes.old).toBeGreaterThan(0);

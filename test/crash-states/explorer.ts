@@ -22,7 +22,8 @@ export interface Plan {
 export interface ExploreOptions {
   /** The supervisor executable under test. */
   binary: string;
-  real: Plan;
+  /** The real supervisor's plans: each scenario of a plan on each of its paths. */
+  real: readonly Plan[];
   brokenWriters: readonly BrokenWriter[];
   broken: { scenarios: readonly Scenario[]; paths: (writer: BrokenWriter) => readonly DurablePath[] };
   concurrency: number;
@@ -61,8 +62,10 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
     chmodSync(binary, 0o755);
     const counter = { boots: 0 };
     const real: PathResult[] = [];
-    for (const scenario of options.real.scenarios) {
-      real.push(...(await exploreScenario(base, { name: "supervisor", argv: [binary] }, scenario, options.real.paths, options, counter)));
+    for (const plan of options.real) {
+      for (const scenario of plan.scenarios) {
+        real.push(...(await exploreScenario(base, { name: "supervisor", argv: [binary] }, scenario, plan.paths, options, counter)));
+      }
     }
     const broken: ExploreResult["broken"] = [];
     for (const writer of options.brokenWriters) {

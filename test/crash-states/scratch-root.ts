@@ -24,6 +24,7 @@ export const LAYOUT = {
   stateDir: "var/lib/sandbox-supervisor",
   tmpDir: "tmp",
   runDir: "run/supervisor",
+  gatewayConfigDir: "run/supervisor-gateway",
   home: "home/sandbox",
 } as const;
 
@@ -68,6 +69,7 @@ export function createBase(parent = "/run"): Base {
       stateDir: join(root, LAYOUT.stateDir),
       tmpDir: join(root, LAYOUT.tmpDir),
       runDir: join(root, LAYOUT.runDir),
+      gatewayConfigDir: join(root, LAYOUT.gatewayConfigDir),
       preloadSourceDir: at("static/preloads"),
       configReference: at("static/openclaw.reference.json"),
       posture,

@@ -60,7 +60,7 @@ describe("supervisor command line", () => {
       [["run", "--grace"], "supervisor: run: missing value for --grace, expected --grace SECONDS\nTry 'supervisor run --help'.\n"],
       [["stauts"], "supervisor: unknown command 'stauts', did you mean 'status'?\nTry 'supervisor --help'.\n"],
       [["status", "--jsn"], "supervisor: status: unknown option '--jsn', did you mean '--json'?\nTry 'supervisor status --help'.\n"],
-      [[], "supervisor: missing command, expected one of boot, run, restart, start, status, health, stop, help, version\nTry 'supervisor --help'.\n"],
+      [[], "supervisor: missing command, expected one of boot, run, check, restart, start, status, health, stop, help, version\nTry 'supervisor --help'.\n"],
     ];
     for (const [args, stderr] of cases) {
       const result = cli(...args);

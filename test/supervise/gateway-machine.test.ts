@@ -490,6 +490,13 @@ describe("gateway state machine: behaviours", () => {
     expect(run.state).toMatchObject({ phase: "starting", crashes, configError: null });
   });
 
+  it("waits out a port another uid holds when the new gateway exits with it, never counting a crash", () => {
+    const run = at("starting");
+    run.send({ type: "exit", launch: run.launch, description: "exited with 1", clean: false, code: 1, portHeld: "the gateway's port 18789 (held by uid 1000)" });
+    expect(run.state).toMatchObject({ phase: "backing-off", crashes: 0, resourceRetries: 1 });
+    expect(run.state.detail).toMatch(/waiting for the gateway's port 18789 \(held by uid 1000\)/);
+  });
+
   it("logs one line per state change", () => {
     const run = at("healthy");
     const logs = run.effects.filter((e) => e.kind === "log").map((e) => (e.kind === "log" ? e.message : ""));

@@ -31,7 +31,7 @@ describe("port protection", () => {
         "the port is not protected (ip_unprivileged_port_start=1024): set net.ipv4.ip_unprivileged_port_start=18790 and gatewayNetBindService to close this",
     );
     expect(squatterLine(18789, socket, { pids: [], complete: false }, [], false, portProtection(18789, 18790))).toBe(
-      "port 18789: a listener of uid 1000 (no holding pid found (not every process could be read)) holds the gateway's port at 127.0.0.1: " +
+      "port 18789: a listener of uid 1000 (no holding pid found, the search was incomplete (not every process could be read)) holds the gateway's port at 127.0.0.1: " +
         "not ended (non-root mode: the supervisor cannot tell or stop the sandbox user's processes)",
     );
   });

@@ -1,6 +1,9 @@
 // Orphan reaping: an init inherits every orphan of the container and must collect its
 // exit status, or the zombies fill the process table. Only zombies whose parent is this
-// process are waited for, and never one libuv waits for (see reap_if_orphan).
+// process are waited for, and never one libuv waits for (see reap_if_orphan). The
+// candidates are this process's own children, read from each of its threads' children
+// file: never a walk of all of /proc, which thousands of idle processes of the sandbox user
+// would make cost as much as they like at every burst of exits.
 //
 //   reapZombies(exclude: Int32Array) -> number[]  flat [pid, rawWaitStatus, ...]
 //   setChildSubreaper() -> boolean                when not PID 1, orphans come here anyway
@@ -10,6 +13,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -39,6 +44,54 @@ static int reap_if_orphan(pid_t pid, pid_t self, const int32_t *exclude, size_t 
   return got == pid ? 0 : -1;
 }
 
+struct reaped {
+  napi_env env;
+  napi_value result;
+  uint32_t out;
+  pid_t self;
+  const int32_t *exclude;
+  size_t exclude_count;
+};
+
+static int reap_one(struct reaped *r, pid_t pid) {
+  int status = 0;
+  if (reap_if_orphan(pid, r->self, r->exclude, r->exclude_count, &status) != 0) return 0;
+  napi_value v;
+  if (napi_create_int32(r->env, pid, &v) != napi_ok || napi_set_element(r->env, r->result, r->out++, v) != napi_ok) return -1;
+  if (napi_create_int32(r->env, status, &v) != napi_ok || napi_set_element(r->env, r->result, r->out++, v) != napi_ok) return -1;
+  return 0;
+}
+
+// The pids in one thread's children file, read in chunks: a pid split between two chunks
+// is carried over, so any number of children is read with a fixed buffer.
+static int reap_children_of(struct reaped *r, const char *tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%s/children", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[4096];
+  long pid = 0;
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; i++) {
+      if (buffer[i] >= '0' && buffer[i] <= '9') {
+        pid = pid * 10 + (buffer[i] - '0');
+      } else if (pid > 0) {
+        if (reap_one(r, (pid_t)pid) != 0) goto failed;
+        pid = 0;
+      }
+    }
+  }
+  if (pid > 0 && reap_one(r, (pid_t)pid) != 0) goto failed;
+  close(fd);
+  return 0;
+failed:
+  close(fd);
+  return -1;
+}
+
 napi_value reap_zombies(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -58,28 +111,21 @@ napi_value reap_zombies(napi_env env, napi_callback_info info) {
     exclude = data;
   }
 
-  napi_value result;
-  CHECK(napi_create_array(env, &result));
-  uint32_t out = 0;
-  pid_t self = getpid();
-  DIR *proc = opendir("/proc");
-  if (proc == NULL) return result;
+  struct reaped r = { env, NULL, 0, getpid(), exclude, exclude_count };
+  CHECK(napi_create_array(env, &r.result));
+  DIR *tasks = opendir("/proc/self/task");
+  if (tasks == NULL) return r.result;
   struct dirent *entry;
-  while ((entry = readdir(proc)) != NULL) {
-    char *end;
-    long number = strtol(entry->d_name, &end, 10);
-    if (number <= 0 || *end != '\0') continue;
-    pid_t pid = (pid_t)number;
-    int status = 0;
-    if (reap_if_orphan(pid, self, exclude, exclude_count, &status) != 0) continue;
-    napi_value v;
-    CHECK(napi_create_int32(env, pid, &v));
-    CHECK(napi_set_element(env, result, out++, v));
-    CHECK(napi_create_int32(env, status, &v));
-    CHECK(napi_set_element(env, result, out++, v));
+  while ((entry = readdir(tasks)) != NULL) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    if (reap_children_of(&r, entry->d_name) != 0) {
+      closedir(tasks);
+      napi_throw_error(env, NULL, "reapZombies: cannot build the result");
+      return NULL;
+    }
   }
-  closedir(proc);
-  return result;
+  closedir(tasks);
+  return r.result;
 }
 
 napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
