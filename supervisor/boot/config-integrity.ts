@@ -315,7 +315,9 @@ function readRecords(stateDir: string, readOnly: boolean): { intent: FileState; 
   try {
     dirFd = openDirectory(stateDir);
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return { intent: { kind: "missing" }, anchor: { kind: "missing" } };
+    // Missing, or (non-root mode) root's own 0700 directory: no record in it can be ours.
+    const closedToUs = errorCode(error) === "EACCES" && process.getuid!() !== 0;
+    if (errorCode(error) === "ENOENT" || closedToUs) return { intent: { kind: "missing" }, anchor: { kind: "missing" } };
     throw error;
   }
   const uid = process.getuid!();

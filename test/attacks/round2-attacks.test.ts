@@ -63,15 +63,19 @@ describe.skipIf(!dockerAvailable())("round 2 of the sandbox user's attacks", () 
     const before = await waitForHealthy(name, status);
     await exec(name, ["sh", "-c", "for i in $(seq 600); do (while :; do :; done) & done; echo spinning"], { user: "sandbox", timeoutMs: 120_000 });
     await new Promise((resolve) => setTimeout(resolve, 45_000));
+    // Every process of the container's cgroup gets an equal share here, the status command's
+    // own start-up included: whether it answers within its 10 s is reported, not asserted.
     const started = Date.now();
-    const during = await status(name, 180_000);
+    const during = await exec(name, ["supervisor", "status", "--json"], { timeoutMs: 180_000 });
     const answeredMs = Date.now() - started;
     await exec(name, ["pkill", "-u", "sandbox", "sh"], { timeoutMs: 180_000 });
-    expect(during.gateway?.pid).toBe(before.gateway!.pid);
-    expect(during).toMatchObject({ restarts: 0, crashes: 0, failedBoots: 0 });
+    const after = await status(name, 60_000);
+    expect(after.gateway?.pid).toBe(before.gateway!.pid);
+    expect(after).toMatchObject({ restarts: 0, crashes: 0, failedBoots: 0 });
     const text = await logs(name);
     expect(text).not.toMatch(/watchdog:/);
-    console.log(`[round 2, 4] under 600 busy loops: status answered in ${answeredMs} ms; ${(text.match(/probe could not run/g) ?? []).length} probe(s) judged unknown`);
+    const answer = during.code === 0 ? "answered" : `did not answer (exit ${during.code})`;
+    console.log(`[round 2, 4] under 600 busy loops: status ${answer} in ${answeredMs} ms; ${(text.match(/probe could not run/g) ?? []).length} probe(s) judged unknown`);
   }, 400_000);
 
   it("5. a squatter that hides its listening socket in a unix socket message: waited out, never counted, named as such", async () => {
