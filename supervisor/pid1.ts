@@ -17,6 +17,7 @@ import { removeTokenFile } from "./boot/token-delivery.js";
 import { exitWith, STATUS } from "./init/exit.js";
 import { runInitLoop } from "./init/init-loop.js";
 import { startPid1Skeleton, type Pid1Skeleton } from "./init/pid1-skeleton.js";
+import { secondBootProblem } from "./init/second-boot.js";
 import { shellStatus } from "./init/wait-status.js";
 import { contained } from "./shared/contained.js";
 import { errorMessage, firstLine } from "./shared/errors.js";
@@ -30,6 +31,8 @@ import { readIdentity } from "./supervise/identity.js";
 import { HANDOFF_TIMEOUT_MS, type MachineConfig } from "./supervise/gateway-machine.js";
 
 export function bootSandbox(options: BootOptions): void {
+  const second = secondBootProblem();
+  if (second !== undefined) exitWith(STATUS.refused, `boot refused: ${second}`, { event: "boot.refused" });
   let prepared;
   try {
     prepared = prepareBoot(options);
@@ -76,7 +79,7 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
     checkLaunch: prepared.checkLaunch,
     configIdentity: prepared.configIdentity,
     afterLaunch: (pid) => {
-      log(`launch: gateway pid ${pid} as ${prepared.gatewayName}`);
+      log(`launch: gateway pid ${pid} as ${prepared.gatewayName}`, { event: "gateway.launch", fields: { pid, user: prepared.gatewayName } });
       return prepared.rootMode ? reportChildCapabilities("gateway", pid, prepared.gatewayCaps) : Promise.resolve([]);
     },
     restartHandoff: prepared.handoffLaunch && new RestartHandoff(prepared.handoffLaunch, HANDOFF_TIMEOUT_MS),
@@ -97,7 +100,7 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
     staticStatus: { mode: prepared.rootMode ? "root" : "non-root", posture: settings.posture, supervisorKept: prepared.supervisorKept },
   });
   installLastResortHandlers();
-  const pid1 = new GatewayPid1(driver, prepared.addon, settings);
+  const pid1 = new GatewayPid1(driver, prepared.addon, settings, prepared.releaseConfigLock);
   runMirror(prepared.mirror);
   // The status report gains whether the port is protected, read afresh for each request.
   const handler: ControlHandler = {
@@ -108,8 +111,8 @@ async function serveGateway(prepared: PreparedGateway): Promise<void> {
   };
   // Without the socket, HUP still restarts the gateway.
   void startControlServer(controlSocketPath(settings), handler).then(
-    (server) => log(`control: listening on ${server.socketPath}`),
-    (error: unknown) => log(`control: socket unavailable (${errorMessage(error)}); HUP still restarts the gateway`),
+    (server) => log(`control: listening on ${server.socketPath}`, { event: "control.listening", fields: { socket: server.socketPath } }),
+    (error: unknown) => log(`control: socket unavailable (${errorMessage(error)}); HUP still restarts the gateway`, { event: "control.unavailable", level: "error" }),
   );
   pid1.start();
 }
@@ -123,6 +126,7 @@ class GatewayPid1 {
     private readonly driver: GatewayDriver,
     addon: NativeAddon,
     private readonly settings: Settings,
+    private readonly releaseConfigLock: (() => string) | undefined,
   ) {
     this.skeleton = startPid1Skeleton(addon, (pid, rawStatus) => driver.onReaped(pid, rawStatus), (signal) => this.onSignal(signal));
   }
@@ -143,15 +147,17 @@ class GatewayPid1 {
 
   private async shutdown(signal: NodeJS.Signals): Promise<void> {
     this.shuttingDown = true;
-    log(`received ${signal}: stopping the gateway (grace ${this.settings.stopGraceSeconds}s)`);
+    log(`received ${signal}: stopping the gateway (grace ${this.settings.stopGraceSeconds}s)`, { event: "shutdown.signal", fields: { signal } });
     let stopped: Awaited<ReturnType<GatewayDriver["shutdown"]>> = undefined;
     try {
       stopped = await this.driver.shutdown();
     } catch (error) {
-      log(`internal error stopping the gateway: ${errorMessage(error)}; killing everything`);
+      log(`internal error stopping the gateway: ${errorMessage(error)}; killing everything`, { event: "internal.error", level: "error" });
     }
     // This boot's token dies with it: the next boot's must be the only one to be read.
     contained("removing the token file", () => removeTokenFile(this.settings));
+    const release = this.releaseConfigLock;
+    if (release !== undefined) contained("clearing the config lock", () => log(release(), { event: "shutdown.config-lock" }));
     this.skeleton.killAllOthers();
     this.skeleton.reaper.reapNow();
     // The gateway's own status when it stopped by itself; 128 + the signal PID 1 received when
@@ -169,8 +175,8 @@ function runMirror(mirror: ConfigMirror | undefined): void {
 
 /** The last line of defence of "PID 1 cannot crash": whatever still escapes is one log line. */
 function installLastResortHandlers(): void {
-  process.on("uncaughtException", (error) => log(`internal error (uncaught): ${firstLine(error)}`));
-  process.on("unhandledRejection", (error) => log(`internal error (unhandled rejection): ${firstLine(error)}`));
+  process.on("uncaughtException", (error) => log(`internal error (uncaught): ${firstLine(error)}`, { event: "internal.error", level: "error" }));
+  process.on("unhandledRejection", (error) => log(`internal error (unhandled rejection): ${firstLine(error)}`, { event: "internal.error", level: "error" }));
 }
 
 /**

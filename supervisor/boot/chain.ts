@@ -29,9 +29,9 @@ import { ConfigMirror } from "./config-mirror.js";
 import { asUser } from "./effective-user.js";
 import { gatewayConfigEnv, gatewayConfigPlace, publishGatewayConfig, type GatewayConfigPlace } from "./gateway-config.js";
 import { LaunchPreparer, type LaunchCheck } from "./launch-preparer.js";
-import { configFileOwnership } from "./token-delivery.js";
 import { GuardError, type GuardOwner } from "./preload-guards.js";
-import { deliverToken, removeTokenFile } from "./token-delivery.js";
+import { releaseConfigLock } from "./immutable.js";
+import { CONFIG_FILES, configFileOwnership, deliverToken, removeTokenFile } from "./token-delivery.js";
 import { unwritable, writablePaths } from "./writable-paths.js";
 
 export interface BootOptions {
@@ -73,6 +73,8 @@ export interface PreparedGateway {
   /** The gateway's restart-handoff command with `args`, as the gateway user in its environment (gatewayRestarts handoff). */
   handoffLaunch: ((args: string[]) => Launch) | undefined;
   supervisorKept: string[];
+  /** The locked posture's clean shutdown: the immutable flag off again (a line for the log). */
+  releaseConfigLock: (() => string) | undefined;
 }
 
 /** The chain's state as it goes: each step adds what the next ones need. */
@@ -142,6 +144,7 @@ export function prepareBoot(options: BootOptions): PreparedBoot {
         ? (args) => buildLaunch({ ...gatewayPlan, command: [...chain.settings.restartHandoffCommand, ...args] }, process.env, dropsApplied)
         : undefined,
     supervisorKept: chain.supervisorKept,
+    releaseConfigLock: chain.rootMode && chain.settings.posture === "locked" ? () => releaseConfigLock(chain.settings.configDir, CONFIG_FILES) : undefined,
   };
 }
 

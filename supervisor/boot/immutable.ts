@@ -10,7 +10,7 @@
 // choosing (docs/threat-model.md, attack 1), and boot runs no program for it (docs/startup-and-memory.md "What a boot executes").
 import { closeSync, fstatSync, type Stats } from "node:fs";
 import { readCapabilities } from "../shared/capabilities.js";
-import { FS_IMMUTABLE_FL, getInodeFlags, openAt, READ_NO_FOLLOW, setInodeFlags } from "../shared/dir-fd.js";
+import { FS_IMMUTABLE_FL, getInodeFlags, openAt, openDirectory, READ_NO_FOLLOW, setInodeFlags } from "../shared/dir-fd.js";
 import { errorCode, errorReason } from "../shared/errors.js";
 
 export type LockOutcome =
@@ -131,4 +131,22 @@ export function unlockConfig(dirFd: number, fileNames: readonly string[]): void 
   setFlag(dirFd, "the directory", false);
   // Only root's files ever got the flag from lockConfig.
   forEachFile(dirFd, fileNames, 0, (fd, name) => setFlag(fd, name, false));
+}
+
+/**
+ * At a clean shutdown: the flag off again, so that a stopped sandbox's volume can be removed
+ * (`docker volume rm` cannot unlink an immutable file). The next boot verifies the config
+ * against the hash and the anchor before it sets the flag again, so the gap is covered.
+ */
+export function releaseConfigLock(configDir: string, fileNames: readonly string[]): string {
+  const blocker = lockBlocker();
+  if (blocker !== undefined) return `config lock: nothing to clear (${blocker})`;
+  const fd = openDirectory(configDir);
+  try {
+    if (fstatSync(fd).uid !== 0) return `config lock: ${configDir} is not root's: left alone`;
+    unlockConfig(fd, fileNames);
+    return "config lock: cleared for the shutdown (the next boot verifies the config and sets it again)";
+  } finally {
+    closeSync(fd);
+  }
 }

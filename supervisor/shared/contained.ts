@@ -9,12 +9,12 @@ export function contained(what: string, handler: () => void, recover?: () => voi
   try {
     handler();
   } catch (error) {
-    log(`internal error in ${what}: ${firstLine(error)}${recover ? "; recovered" : ""}`);
+    log(`internal error in ${what}: ${firstLine(error)}${recover ? "; recovered" : ""}`, { event: "internal.error", level: "error" });
     if (recover === undefined) return;
     try {
       recover();
     } catch (again) {
-      log(`internal error recovering from it in ${what}: ${firstLine(again)}`);
+      log(`internal error recovering from it in ${what}: ${firstLine(again)}`, { event: "internal.error", level: "error" });
     }
   }
 }

@@ -50,13 +50,14 @@ export class LogSettingsError extends Error {}
  * `verbosity` (each -v one level more, each -q one less). Throws LogSettingsError with one line.
  */
 export function logConfigFrom(env: NodeJS.ProcessEnv, threshold: Level, verbosity = 0): LogConfig {
-  const level = env.SUPERVISOR_LOG_LEVEL;
+  // Case does not matter: DEBUG is what many fleets already set.
+  const level = env.SUPERVISOR_LOG_LEVEL?.toLowerCase();
   if (level !== undefined && level !== "" && !(LEVELS as readonly string[]).includes(level)) {
-    throw new LogSettingsError(`SUPERVISOR_LOG_LEVEL=${JSON.stringify(level)}: expected one of ${LEVELS.join(", ")}`);
+    throw new LogSettingsError(`SUPERVISOR_LOG_LEVEL=${JSON.stringify(env.SUPERVISOR_LOG_LEVEL)}: expected one of ${LEVELS.join(", ")}`);
   }
-  const format = env.SUPERVISOR_LOG_FORMAT;
+  const format = env.SUPERVISOR_LOG_FORMAT?.toLowerCase();
   if (format !== undefined && format !== "" && format !== "text" && format !== "json") {
-    throw new LogSettingsError(`SUPERVISOR_LOG_FORMAT=${JSON.stringify(format)}: expected text or json`);
+    throw new LogSettingsError(`SUPERVISOR_LOG_FORMAT=${JSON.stringify(env.SUPERVISOR_LOG_FORMAT)}: expected text or json`);
   }
   const timestamps = env.SUPERVISOR_LOG_TIMESTAMPS;
   if (timestamps !== undefined && timestamps !== "" && timestamps !== "0" && timestamps !== "1") {
@@ -77,7 +78,7 @@ export function formatLogLine(message: string, options: LogOptions, settings: Lo
     const record: Record<string, unknown> = {
       time: now.toISOString(),
       level,
-      event: options.event ?? (security ? "security" : "supervisor"),
+      event: options.event ?? topicEvent(security ? "security" : "supervisor", message),
       message,
     };
     if (security) record.security = true;
@@ -86,6 +87,15 @@ export function formatLogLine(message: string, options: LogOptions, settings: Lo
   }
   const time = settings.timestamps ? `${now.toISOString()} ` : "";
   return `${time}${options.prefix ?? "[supervisor]"} ${message.replace(/[\r\n]+/g, " ")}\n`;
+}
+
+/**
+ * Pure: the event of a line that names none, from its leading topic ("config integrity:
+ * ..." under [SECURITY] is "security.config-integrity"); just the area when it has none.
+ */
+export function topicEvent(area: string, message: string): string {
+  const topic = /^([a-z][a-z -]{0,30}):/.exec(message)?.[1];
+  return topic === undefined ? area : `${area}.${topic.trim().replace(/[ ]+/g, "-")}`;
 }
 
 /** Logs one event; the second argument is a prefix (the common case) or the full options. */

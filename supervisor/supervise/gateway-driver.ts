@@ -109,7 +109,7 @@ export class GatewayDriver implements ControlHandler {
     try {
       await this.processes.stopLeftover();
     } catch (error) {
-      log(`internal error stopping a leftover gateway: ${firstLine(error)}`);
+      log(`internal error stopping a leftover gateway: ${firstLine(error)}`, { event: "internal.error", level: "error" });
     }
     this.dispatch({ type: "boot" });
   }
@@ -153,7 +153,7 @@ export class GatewayDriver implements ControlHandler {
     if (isRunningPhase(this.state.phase)) {
       const check = this.checkLaunch();
       if (!check.ok) {
-        log(`restart requested by ${request.from ?? "a control request"} refused (${check.layer}): ${check.message}; gateway ${this.state.gateway?.identity?.pid ?? "?"} keeps serving`);
+        log(`restart requested by ${request.from ?? "a control request"} refused (${check.layer}): ${check.message}; gateway ${this.state.gateway?.identity?.pid ?? "?"} keeps serving`, { event: "restart.refused", level: "warn", fields: { requestedBy: request.from ?? "a control request", layer: check.layer } });
         return Promise.resolve({ ok: false, layer: check.layer, message: `${check.message}; nothing was stopped, the gateway keeps serving`, refused: true });
       }
     }
@@ -323,7 +323,7 @@ export class GatewayDriver implements ControlHandler {
   private perform(effect: Effect): void {
     switch (effect.kind) {
       case "log":
-        return log(effect.message, effect.security ? "[SECURITY]" : "[supervisor]");
+        return log(effect.message, { prefix: effect.security ? "[SECURITY]" : "[supervisor]", event: effect.event, level: effect.level, ...(effect.fields ? { fields: effect.fields } : {}) });
       case "progress":
         return this.waiting.get(effect.id)?.progress(effect.message);
       case "answer": {
@@ -343,7 +343,7 @@ export class GatewayDriver implements ControlHandler {
         return void this.consumeHandoff(effect.launch, effect.identity.pid);
       case "clean-up": {
         const killed = this.processes.killLeftovers(effect.identity);
-        if (killed > 0) log(`killed ${killed} process(es) left behind by gateway pid ${effect.identity.pid}`);
+        if (killed > 0) log(`killed ${killed} process(es) left behind by gateway pid ${effect.identity.pid}`, { event: "gateway.clean-up", fields: { pid: effect.identity.pid, killed } });
         return;
       }
       case "probe":
@@ -433,7 +433,7 @@ export class GatewayDriver implements ControlHandler {
       (kept) => {
         if (this.running === running && kept !== undefined) running.kept = kept;
       },
-      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${firstLine(error)}`),
+      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${firstLine(error)}`, { event: "internal.error", level: "error" }),
     );
   }
 
@@ -448,7 +448,7 @@ export class GatewayDriver implements ControlHandler {
     try {
       if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress, graceMs);
     } catch (error) {
-      log(`internal error stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`);
+      log(`internal error stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`, { event: "internal.error", level: "error" });
       forced = true;
     }
     this.lastStopForced = forced;
@@ -495,7 +495,7 @@ export class GatewayDriver implements ControlHandler {
       if (progress !== undefined) events.push({ type: "progress", launch, what: progress.what, since: progress.since });
       events.push(await this.proveOnce(launch, identity, running));
     } catch (error) {
-      log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`);
+      log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`, { event: "internal.error", level: "error" });
       events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${firstLine(error)}` });
     }
     for (const event of events) this.dispatch(event);

@@ -7,6 +7,7 @@
 // bounds), backing-off a relaunch, quarantined a probation (unless disabled). Nothing here
 // waits for a request to finish: requests are answered from the same transitions.
 import type { ControlResult, FailedLayer, GatewayState, LastExit } from "./control-contract.js";
+import type { Level } from "../shared/log.js";
 import type { HealthLayer } from "./health.js";
 import type { ProcessIdentity } from "./identity.js";
 import type { StartupPhase } from "./probe-contracts.js";
@@ -171,7 +172,7 @@ export type Effect =
   /** Ask the gateway's restart handoff whether the exit of `identity` was a restart it asked for. */
   | { kind: "consume-handoff"; launch: number; identity: ProcessIdentity }
   | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean }
-  | { kind: "log"; message: string; security?: boolean }
+  | { kind: "log"; message: string; security?: boolean; event: string; level: Level; fields?: LogFields }
   | { kind: "progress"; id: number; message: string }
   | { kind: "answer"; id: number; result: ControlResult };
 
@@ -211,6 +212,9 @@ export function isRunningPhase(phase: GatewayState): boolean {
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** The facts a log line carries in JSON form (docs/log-events.md). */
+export type LogFields = Record<string, string | number | boolean | null>;
+
 const pidOf = (gateway: Gateway | null): string => (gateway?.identity ? `pid ${gateway.identity.pid}` : "(not started)");
 
 /**
@@ -261,7 +265,12 @@ export function transition(state: MachineState, event: MachineEvent, now: number
   const next: MachineState = structuredClone(state);
   const effects: Effect[] = [];
   new Transition(next, effects, now, config).handle(event);
-  if (next.phase !== state.phase) effects.push({ kind: "log", message: `gateway state ${state.phase} -> ${next.phase}${next.detail ? `: ${next.detail}` : ""}` });
+  if (next.phase !== state.phase) {
+    const message = `gateway state ${state.phase} -> ${next.phase}${next.detail ? `: ${next.detail}` : ""}`;
+    // Entering quarantine or config-error needs a person: an alert's level.
+    const level: Level = next.phase === "quarantined" || next.phase === "config-error" ? "error" : "info";
+    effects.push({ kind: "log", message, event: "gateway.state", level, fields: { from: state.phase, to: next.phase, state: next.phase } });
+  }
   return { state: next, effects };
 }
 
@@ -310,7 +319,7 @@ class Transition {
         return this.configPolled(e.identity);
       case "probation-due":
         if (this.state.phase !== "quarantined" || this.state.timers.probation === undefined) return;
-        this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.state.probationDelayMs)}`);
+        this.log(`probation: relaunching the quarantined gateway after a cool-down of ${seconds(this.state.probationDelayMs)}`, "gateway.probation");
         return this.launch(true);
       case "request":
         return e.kind === "restart" ? this.restartRequest(e) : this.stopRequest(e);
@@ -417,13 +426,13 @@ class Transition {
     if (state.shuttingDown) return this.stopped("the supervisor is shutting down");
     if (wasProbation) {
       state.probationDelayMs = Math.min(state.probationDelayMs * 2, this.config.probationMaxMs);
-      this.log(`probation failed (${what}): quarantined again`);
+      this.log(`probation failed (${what}): quarantined again`, "gateway.quarantine", "error");
       return this.quarantine(`probation failed: ${what}`);
     }
     const { history, decision } = recordFailure(state.history, kind, this.now, this.config.policy);
     state.history = history;
     if (decision.kind === "quarantine") {
-      this.log(`gateway quarantined (${decision.reason}); last: ${what}`);
+      this.log(`gateway quarantined (${decision.reason}); last: ${what}`, "gateway.quarantine", "error");
       return this.quarantine(`${decision.reason}; last: ${what}`);
     }
     this.backOff(decision.delayMs, what);
@@ -446,7 +455,7 @@ class Transition {
     const gateway = state.gateway;
     if (gateway === null || gateway.identity !== null) return;
     const line = layer === "guards missing" ? `refusing unguarded gateway relaunch: ${message}` : `gateway launch failed (${layer}): ${message}`;
-    this.log(line, layer === "guards missing" || layer === "config integrity");
+    this.log(line, "gateway.launch-failed", "warn", { layer }, layer === "guards missing" || layer === "config integrity");
     this.answerRestarts(gateway.launch, { ok: false, layer, message });
     state.gateway = null;
     if (state.shuttingDown) return this.stopped("the supervisor is shutting down");
@@ -455,7 +464,7 @@ class Transition {
       // PID 1 lacks something (disk space, processes): not the gateway's fault.
       state.resourceRetries++;
       const delay = backoffDelayMs(state.resourceRetries, this.config.policy);
-      this.log(`waiting for ${resource}: retrying the launch in ${seconds(delay)} (not counted as a crash)`);
+      this.log(`waiting for ${resource}: retrying the launch in ${seconds(delay)} (not counted as a crash)`, "gateway.waiting", "warn", { resource, delayMs: delay });
       return this.backOff(delay, `waiting for ${resource}: ${line}`);
     }
     state.crashes++;
@@ -488,7 +497,7 @@ class Transition {
     if (gateway === null || gateway.launch !== e.launch || !isRunningPhase(state.phase)) return;
     state.probing = false;
     if (e.verdict === "unknown") {
-      if (gateway.unknown === null) this.log(`probe could not run (${e.detail}): not counted against gateway ${pidOf(gateway)}`);
+      if (gateway.unknown === null) this.log(`probe could not run (${e.detail}): not counted against gateway ${pidOf(gateway)}`, "probe.unknown");
       gateway.unknown = e.detail;
       state.detail = `health unknown: ${e.detail}`;
       return this.nextProbe();
@@ -506,7 +515,7 @@ class Transition {
     state.detail = `${gateway.failedProbes} failed probe(s): ${e.detail}`;
     if (gateway.failedProbes >= this.config.unhealthyThreshold) {
       const why = `${gateway.failedProbes} failed probes in a row (${e.detail})`;
-      this.log(`watchdog: gateway ${pidOf(gateway)} ${why}: replacing it`);
+      this.log(`watchdog: gateway ${pidOf(gateway)} ${why}: replacing it`, "gateway.watchdog", "warn");
       return this.beginStop("replace", `watchdog: ${why}`);
     }
     this.nextProbe();
@@ -545,13 +554,13 @@ class Transition {
     gateway.uptimeMs = uptimeMs ?? null;
     if (uptimeMs === undefined || previous === null || uptimeMs >= previous || gateway.restartingSince !== null) return;
     gateway.inProcessRestarts++;
-    this.log(`gateway ${pidOf(gateway)} restarted in process since the last probe (its uptime went back from ${seconds(previous)} to ${seconds(uptimeMs)}): not counted`);
+    this.log(`gateway ${pidOf(gateway)} restarted in process since the last probe (its uptime went back from ${seconds(previous)} to ${seconds(uptimeMs)}): not counted`, "gateway.in-process-restart");
   }
 
   private beginInProcessRestart(gateway: Gateway, detail: string): void {
     const state = this.state;
     gateway.inProcessRestarts++;
-    this.log(`gateway ${pidOf(gateway)} is restarting in process (${detail}): not counted, waiting until it has started again`);
+    this.log(`gateway ${pidOf(gateway)} is restarting in process (${detail}): not counted, waiting until it has started again`, "gateway.in-process-restart");
     state.phase = "restarting";
     gateway.restartingSince = this.now;
     gateway.failedProbes = 0;
@@ -569,9 +578,9 @@ class Transition {
     gateway.failingSince = null;
     gateway.healthySince ??= this.now;
     if (state.phase !== "healthy") {
-      if (state.phase === "starting") this.log(`gateway ${pidOf(gateway)} is healthy (${this.now - gateway.launchedAt} ms after launch)`);
+      if (state.phase === "starting") this.log(`gateway ${pidOf(gateway)} is healthy (${this.now - gateway.launchedAt} ms after launch)`, "gateway.healthy", "info", { afterMs: this.now - gateway.launchedAt });
       if (state.phase === "restarting") {
-        this.log(`gateway ${pidOf(gateway)} restarted in process and is healthy again (${this.now - gateway.restartingSince!} ms)`);
+        this.log(`gateway ${pidOf(gateway)} restarted in process and is healthy again (${this.now - gateway.restartingSince!} ms)`, "gateway.healthy", "info", { afterMs: this.now - gateway.restartingSince! });
         gateway.restartingSince = null;
       }
       state.phase = "healthy";
@@ -585,7 +594,7 @@ class Transition {
       if (gateway.probation) {
         gateway.probation = false;
         this.liftQuarantine();
-        this.log(`probation passed: gateway ${pidOf(gateway)} healthy for ${seconds(this.now - gateway.healthySince)}; quarantine lifted`);
+        this.log(`probation passed: gateway ${pidOf(gateway)} healthy for ${seconds(this.now - gateway.healthySince)}; quarantine lifted`, "gateway.probation");
       }
     }
     this.nextProbe();
@@ -603,7 +612,7 @@ class Transition {
     state.timers.grace = extended;
     if (!gateway.graceExtended && extended > (gateway.restartingSince ?? gateway.launchedAt) + this.config.bootGraceMs) {
       gateway.graceExtended = true;
-      this.log(`gateway ${pidOf(gateway)} is slow to start but making progress (${what}): boot grace extended while it does, at most ${seconds(this.config.bootGraceMaxMs)}`);
+      this.log(`gateway ${pidOf(gateway)} is slow to start but making progress (${what}): boot grace extended while it does, at most ${seconds(this.config.bootGraceMaxMs)}`, "gateway.progress");
     }
   }
 
@@ -612,7 +621,7 @@ class Transition {
     const gateway = state.gateway;
     if ((state.phase !== "starting" && state.phase !== "restarting") || gateway === null || state.timers.grace === undefined) return;
     if (gateway.exit !== null) {
-      this.log(`restart handoff of gateway ${pidOf(gateway)} gave no answer within ${seconds(HANDOFF_TIMEOUT_MS)}: its exit counts as a crash`);
+      this.log(`restart handoff of gateway ${pidOf(gateway)} gave no answer within ${seconds(HANDOFF_TIMEOUT_MS)}: its exit counts as a crash`, "gateway.handoff", "warn");
       return this.crashed(gateway, "exited with 0", true);
     }
     if (gateway.unknown !== null) {
@@ -625,7 +634,7 @@ class Transition {
     const why = capped
       ? `not healthy${restart} within the boot grace cap of ${seconds(this.config.bootGraceMaxMs)}`
       : `not healthy${restart} and no progress for ${seconds(this.config.bootGraceMs)}`;
-    this.log(`watchdog: gateway ${pidOf(gateway)} ${why}${gateway.lastFailure ? ` (${gateway.lastFailure})` : ""}: replacing it (a failed boot)`);
+    this.log(`watchdog: gateway ${pidOf(gateway)} ${why}${gateway.lastFailure ? ` (${gateway.lastFailure})` : ""}: replacing it (a failed boot)`, "gateway.watchdog", "warn");
     this.answerRestarts(gateway.launch, { ok: false, layer: "health timeout", message: `gateway ${pidOf(gateway)} ${why}; it is being replaced` });
     this.beginStop("failed boot", `watchdog: ${why}`);
   }
@@ -639,7 +648,7 @@ class Transition {
     state.lastExit = { description, at: iso(this.now), expected };
     gateway.exit = { clean };
     if (expected) {
-      this.log(`gateway ${pidOf(gateway)} ${description} (expected: ${state.stopWhy})`);
+      this.log(`gateway ${pidOf(gateway)} ${description} (expected: ${state.stopWhy})`, "gateway.exit", "info", { exit: description, expected: true });
       return;
     }
     if (this.config.restartHandoff && e.code === 0 && gateway.identity !== null && !state.shuttingDown) return this.consumeHandoff(gateway);
@@ -647,7 +656,7 @@ class Transition {
     if (e.code === EXIT_CONFIG_ERROR && e.configIdentity !== undefined && !state.shuttingDown) {
       // Its own word that its config is wrong (OpenClaw's exit 78): relaunching cannot help.
       const what = `gateway ${pidOf(gateway)} ${description}: a configuration error`;
-      this.log(what);
+      this.log(what, "gateway.crash", "warn", { exit: description, configError: true });
       if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
       this.answerRestarts(gateway.launch, { ok: false, layer: "config integrity", message: what });
       state.gateway = null;
@@ -664,7 +673,7 @@ class Transition {
     state.gateway = null;
     state.resourceRetries++;
     const delay = backoffDelayMs(state.resourceRetries, this.config.policy);
-    this.log(`gateway ${pidOf(gateway)} ${description} while another uid holds ${resource}: waiting for it, relaunch in ${seconds(delay)} (not counted as a crash)`);
+    this.log(`gateway ${pidOf(gateway)} ${description} while another uid holds ${resource}: waiting for it, relaunch in ${seconds(delay)} (not counted as a crash)`, "gateway.waiting", "warn", { exit: description, resource, delayMs: delay });
     this.backOff(delay, `waiting for ${resource}`);
   }
 
@@ -690,7 +699,7 @@ class Transition {
       state.timers.configPoll = this.now + CONFIG_POLL_MS;
       return;
     }
-    this.log("config changed: launching the gateway again");
+    this.log("config changed: launching the gateway again", "config.changed");
     state.configError = null;
     this.launch(false);
   }
@@ -698,7 +707,7 @@ class Transition {
   /** An exit 0 that may be a fresh-process restart the gateway asked for: its handoff decides. */
   private consumeHandoff(gateway: Gateway): void {
     const state = this.state;
-    this.log(`gateway ${pidOf(gateway)} exited 0: asking its restart handoff whether it asked for a fresh-process restart`);
+    this.log(`gateway ${pidOf(gateway)} exited 0: asking its restart handoff whether it asked for a fresh-process restart`, "gateway.handoff");
     state.phase = "restarting";
     state.probing = false;
     state.timers = { grace: this.now + HANDOFF_TIMEOUT_MS };
@@ -711,11 +720,11 @@ class Transition {
     const gateway = state.gateway;
     if (state.phase !== "restarting" || gateway === null || gateway.launch !== e.launch || gateway.exit === null) return;
     if (!e.accepted) {
-      this.log(`restart handoff of gateway ${pidOf(gateway)} refused (${e.detail}): its exit counts as a crash`);
+      this.log(`restart handoff of gateway ${pidOf(gateway)} refused (${e.detail}): its exit counts as a crash`, "gateway.handoff", "warn");
       return this.crashed(gateway, "exited with 0", true);
     }
     state.lastExit = { description: "exited with 0", at: state.lastExit?.at ?? iso(this.now), expected: true };
-    this.log(`gateway ${pidOf(gateway)} asked for a fresh-process restart (handoff accepted: ${e.detail}): relaunching at once, not counted`);
+    this.log(`gateway ${pidOf(gateway)} asked for a fresh-process restart (handoff accepted: ${e.detail}): relaunching at once, not counted`, "gateway.handoff");
     if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
     for (const r of state.requests) if (r.kind === "restart" && r.launch === gateway.launch) r.launch = "next";
     this.launch(false);
@@ -728,7 +737,7 @@ class Transition {
     state.crashes++;
     if (!clean) state.uncleanBoots.push(gateway.launchedAt);
     const what = `gateway ${pidOf(gateway)} ${description} unexpectedly`;
-    this.log(what);
+    this.log(what, "gateway.crash", "warn", { exit: description, crashes: state.crashes });
     // Its children would hold its port and outlive it: the next gateway starts clean.
     if (gateway.identity !== null) this.effects.push({ kind: "clean-up", identity: gateway.identity });
     this.answerRestarts(launch, { ok: false, layer: "launch failure", message: `gateway ${pidOf(gateway)} ${description} before it was healthy` });
@@ -766,7 +775,7 @@ class Transition {
   private restartRequest(e: Extract<MachineEvent, { type: "request" }>): void {
     const state = this.state;
     const { id, from, timeoutMs } = e;
-    this.log(`restart requested by ${from}`);
+    this.log(`restart requested by ${from}`, "restart.request", "info", { requestedBy: from });
     if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
     if (state.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
     // The deadline starts with the launch it waits for: the old gateway's drain has its own budget.
@@ -800,7 +809,7 @@ class Transition {
   private stopRequest(e: Extract<MachineEvent, { type: "request" }>): void {
     const state = this.state;
     const { id, from } = e;
-    this.log(`stop requested by ${from}`);
+    this.log(`stop requested by ${from}`, "stop.request", "info", { requestedBy: from });
     if (state.shuttingDown) return this.answer(id, { ok: false, layer: "unavailable", message: "the supervisor is shutting down" });
     if (this.restartUnderWay()) return this.answer(id, { ok: false, layer: "busy", message: "a restart is under way" });
     if (state.requests.some((r) => r.kind === "stop")) return this.answer(id, { ok: false, layer: "busy", message: "a stop is under way" });
@@ -858,7 +867,10 @@ class Transition {
     this.effects.push({ kind: "progress", id, message });
   }
 
-  private log(message: string, security = false): void {
-    this.effects.push(security ? { kind: "log", message, security } : { kind: "log", message });
+  /** One log line: a stable dotted event, a level alerts can key on, facts for JSON. */
+  private log(message: string, event: string, level: Level = "info", fields: LogFields = {}, security = false): void {
+    const gateway = this.state.gateway;
+    const facts: LogFields = { state: this.state.phase, ...(gateway?.identity ? { pid: gateway.identity.pid } : {}), ...fields };
+    this.effects.push({ kind: "log", message, event, level, fields: facts, ...(security ? { security } : {}) });
   }
 }

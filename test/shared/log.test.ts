@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatLogLine, logConfigFrom, LogSettingsError, type LogConfig } from "../../supervisor/shared/log.js";
+import { formatLogLine, logConfigFrom, LogSettingsError, topicEvent, type LogConfig } from "../../supervisor/shared/log.js";
 
 const NOW = new Date("2026-11-28T12:00:00.000Z");
 const TEXT: LogConfig = { threshold: "info", format: "text", timestamps: false };
@@ -25,8 +25,19 @@ describe("log lines", () => {
     expect(line.endsWith("\n")).toBe(true);
     expect(JSON.parse(line)).toEqual({ time: NOW.toISOString(), level: "info", event: "gateway.healthy", message: "gateway pid 7 is healthy", pid: 7, state: "healthy" });
     expect(JSON.parse(formatLogLine("no setpcap", { prefix: "[SECURITY]" }, JSON_INFO, NOW)!)).toMatchObject({ level: "warn", event: "security", security: true });
+    // A line that names no event gets one from its leading topic.
+    expect(JSON.parse(formatLogLine("token: written", {}, JSON_INFO, NOW)!).event).toBe("supervisor.token");
+    expect(JSON.parse(formatLogLine("config integrity: changed", { prefix: "[SECURITY]" }, JSON_INFO, NOW)!).event).toBe("security.config-integrity");
     // A field cannot overwrite the record's own keys.
     expect(JSON.parse(formatLogLine("m", { fields: { level: "debug" } }, JSON_INFO, NOW)!).level).toBe("info");
+  });
+});
+
+describe("events of lines that name none", () => {
+  it("are the area, dotted with the leading topic when there is one", () => {
+    expect(topicEvent("supervisor", "legacy layout: 0 symlink(s)")).toBe("supervisor.legacy-layout");
+    expect(topicEvent("supervisor", "gateway pid 7 is healthy")).toBe("supervisor");
+    expect(topicEvent("security", "Port: x")).toBe("security");
   });
 });
 
@@ -44,6 +55,10 @@ describe("log settings", () => {
       format: "json",
       timestamps: true,
     });
+  });
+
+  it("takes a level or format in any case", () => {
+    expect(logConfigFrom({ SUPERVISOR_LOG_LEVEL: "DEBUG", SUPERVISOR_LOG_FORMAT: "JSON" }, "warn")).toMatchObject({ threshold: "debug", format: "json" });
   });
 
   it("refuses a bad value with one line naming the variable and what was expected", () => {

@@ -555,3 +555,27 @@ describe("gateway state machine: properties under random events", () => {
     }
   });
 });
+
+describe("log lines an alert can key on", () => {
+  const logs = (r: Run) => r.effects.filter((e): e is Extract<Effect, { kind: "log" }> => e.kind === "log");
+
+  it("names a crash at warn with its pid and exit, and quarantine at error", () => {
+    const r = new Run();
+    backingOff(r);
+    const crash = logs(r).find((e) => e.event === "gateway.crash")!;
+    expect(crash).toMatchObject({ level: "warn", fields: { pid: 100, exit: expect.stringMatching(/exited|killed/) } });
+    expect(logs(r).find((e) => e.event === "gateway.state" && e.fields?.to === "backing-off")).toMatchObject({ level: "info", fields: { from: "healthy" } });
+    const q = new Run();
+    quarantined(q);
+    expect(logs(q).filter((e) => e.level === "error").map((e) => e.event)).toEqual(["gateway.quarantine", "gateway.state"]);
+  });
+
+  it("names a restart request with who asked, and the launch's health", () => {
+    const r = new Run();
+    healthy(r);
+    r.send({ type: "request", id: 1, kind: "restart", from: "signal SIGHUP", timeoutMs: 60_000 });
+    const events = new Set(logs(r).map((e) => e.event));
+    expect(events).toEqual(new Set(["gateway.state", "gateway.healthy", "restart.request"]));
+    expect(logs(r).find((e) => e.event === "restart.request")!.fields).toMatchObject({ requestedBy: "signal SIGHUP" });
+  });
+});
