@@ -192,6 +192,10 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
   const found = await findContainer(ctx, container, deadline);
   if (found.kind === "interrupted") return interruptedStatus(found.signal);
   if (found.kind === "failure") return fail(found);
+  // Only the supervisor writes the token: another PID 1 never will, so there is nothing to wait for.
+  if (!runsSupervisor(found.container)) {
+    return fail(failure(EXIT.unavailable, "unavailable", `container ${container} does not run the supervisor as PID 1 (it runs ${found.container.path}): it has no gateway token`));
+  }
   let waited: "missing" | "stale" | undefined;
   for (;;) {
     const attempt = await readTokenOnce(ctx, found.container.id, container, deadline);

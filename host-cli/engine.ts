@@ -109,13 +109,24 @@ export function engineCliEnv(engine: EngineName, env: NodeJS.ProcessEnv): NodeJS
 }
 
 /**
- * Pure: `exec` of `command` in the container, as root (the control socket is root-only),
- * from / (not a directory the sandbox user can write), with CONTAINER_ENV. No -i, no -t:
- * nothing is read, and stdout and stderr stay apart. The same for both engines.
+ * Pure: `exec` of `command` in the container, as `user` (execUser), from / (not a directory
+ * the sandbox user can write), with CONTAINER_ENV. No -i, no -t: nothing is read, and stdout
+ * and stderr stay apart. The same for both engines.
  */
-export function execArgs(containerId: string, command: readonly string[]): string[] {
+export function execArgs(containerId: string, command: readonly string[], user = "root"): string[] {
   const env = CONTAINER_ENV.flatMap(([name, value]) => ["--env", `${name}=${value}`]);
-  return ["exec", "--user", "root", "--workdir", "/", ...env, containerId, ...command];
+  return ["exec", "--user", user, "--workdir", "/", ...env, containerId, ...command];
+}
+
+/**
+ * Pure: who asks the supervisor. Root, when the container runs as root: the control socket is
+ * root-only. The container's own user when it runs as one (non-root mode, `--user 1000:1000`):
+ * its supervisor's socket is in that uid's 0700 directory, which root cannot enter without
+ * CAP_DAC_OVERRIDE (`--cap-drop ALL`).
+ */
+export function execUser(container: Pick<Inspected, "user">): string {
+  const name = container.user.split(":")[0] ?? "";
+  return name === "" || name === "root" || name === "0" ? "root" : container.user;
 }
 
 export interface LogsOptions {
@@ -148,7 +159,7 @@ export function psArgs(filters: readonly string[]): string[] {
  * engine started it (JSON, the last field, since a path may hold spaces). The engine
  * recorded it when it created the container; nothing inside the container can change it.
  */
-const INSPECT_FORMAT = "{{.Id}} {{.State.Status}} {{.Name}} {{json .Path}}";
+const INSPECT_FORMAT = "{{.Id}} {{.State.Status}} {{.Name}} {{json .Config.User}} {{json .Path}}";
 
 export function inspectArgs(containers: readonly string[]): string[] {
   return ["inspect", "--type", "container", "--format", INSPECT_FORMAT, ...containers];
@@ -264,15 +275,17 @@ export interface Inspected {
   name: string;
   /** The executable the engine started as PID 1. */
   path: string;
+  /** The user the container runs as (`--user`), "" for the image's default. */
+  user: string;
 }
 
 /** Pure: one line of INSPECT_FORMAT, or undefined if it is not one. */
 export function parseInspectLine(line: string): Inspected | undefined {
-  const match = /^([0-9a-f]{64}) (\S+) \/?(\S+) ("(?:[^"\\]|\\.)*")$/.exec(line.trim());
+  const match = /^([0-9a-f]{64}) (\S+) \/?(\S+) ("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")$/.exec(line.trim());
   if (!match) return undefined;
-  const [, id, status, name, pathJson] = match as unknown as [string, string, string, string, string];
+  const [, id, status, name, userJson, pathJson] = match as unknown as [string, string, string, string, string, string];
   try {
-    return { id, status, name, path: JSON.parse(pathJson) as string };
+    return { id, status, name, user: JSON.parse(userJson) as string, path: JSON.parse(pathJson) as string };
   } catch {
     return undefined;
   }

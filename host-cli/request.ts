@@ -3,7 +3,7 @@
 // supervisor inside (exec), and turn what came back into output and one exit status
 // (docs/sandboxctl.md). Each step returns a failure instead of printing it, so a command
 // about one container prints it as a line and `status` of many puts it in a table row.
-import { engineSpawnMessage, execArgs, inspectContainer, startEngine, SUPERVISOR_PATH, type EngineName, type EngineResult, type Inspected, type RunningEngine } from "./engine.js";
+import { engineSpawnMessage, execArgs, execUser, inspectContainer, startEngine, SUPERVISOR_PATH, type EngineName, type EngineResult, type Inspected, type RunningEngine } from "./engine.js";
 import type { OutputMode } from "./command-line.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
@@ -160,7 +160,7 @@ export async function askSupervisor(
 ): Promise<Answered | Failure | Interrupted> {
   const held: string[] = [];
   const own: string[] = [];
-  const running = startEngine(ctx.engine, execArgs(found.id, [SUPERVISOR_PATH, name, ...args]), {
+  const running = startEngine(ctx.engine, execArgs(found.id, [SUPERVISOR_PATH, name, ...args], execUser(found)), {
     deadline: options.deadline,
     onStderrLine: (line) => {
       if (isCommandLine(name, line)) own.push(line);

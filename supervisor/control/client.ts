@@ -22,7 +22,7 @@ function connectFailure(socketPath: string, error: NodeJS.ErrnoException): Final
       return failure("unavailable", `nothing listens on supervisor control socket ${socketPath}: is PID 1 the sandbox supervisor?`);
     case "EACCES":
     case "EPERM":
-      return failure("unavailable", `permission denied on ${socketPath} (run as root: docker exec --user root ...)`);
+      return failure("unavailable", `permission denied on ${socketPath} (ask as its owner: docker exec --user root ..., or the container's own user in non-root mode)`);
     default:
       return failure("unavailable", `cannot reach supervisor control socket ${socketPath} (${error.code ?? error.message})`);
   }

@@ -166,7 +166,7 @@ function errnoFailure(path: string, error: unknown): FinalMessage {
     return failure("unavailable", `supervisor runtime directory ${dirname(path)} not found: is PID 1 the sandbox supervisor?`);
   }
   if (code === "EACCES" || code === "EPERM") {
-    return failure("unavailable", `permission denied on ${path} (run as root: docker exec --user root ...)`);
+    return failure("unavailable", `permission denied on ${path} (ask as its owner: docker exec --user root ..., or the container's own user in non-root mode)`);
   }
   return failure("unavailable", `cannot use restart lock ${path} (${errorReason(error)})`);
 }

@@ -472,13 +472,13 @@ describe("the command entry point (bundled, as run in a container)", () => {
     expect(status).toEqual({
       code: 4,
       out: "",
-      err: `status failed (unavailable): permission denied on ${io.socketPath} (run as root: docker exec --user root ...)\n`,
+      err: `status failed (unavailable): permission denied on ${io.socketPath} (ask as its owner: docker exec --user root ..., or the container's own user in non-root mode)\n`,
     });
     const restart = await cli(["restart"], { SUPERVISOR_RUN_DIR: runDir }, 65534);
     expect(restart).toEqual({
       code: 4,
       out: "",
-      err: `restart failed (unavailable): permission denied on ${io.lockPath} (run as root: docker exec --user root ...)\n`,
+      err: `restart failed (unavailable): permission denied on ${io.lockPath} (ask as its owner: docker exec --user root ..., or the container's own user in non-root mode)\n`,
     });
   });
 });

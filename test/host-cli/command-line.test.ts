@@ -9,6 +9,7 @@ import {
   CONTAINER_ENV,
   engineCliEnv,
   execArgs,
+  execUser,
   inspectArgs,
   logsArgs,
   parseInspect,
@@ -253,6 +254,15 @@ describe("engines", () => {
     expect(engineCliEnv("docker", {}).PATH).toBe("/usr/local/bin:/usr/bin:/bin");
   });
 
+  it("asks as root, or as the container's own user when it runs as one", () => {
+    expect(execUser({ user: "" })).toBe("root");
+    expect(execUser({ user: "root" })).toBe("root");
+    expect(execUser({ user: "0:0" })).toBe("root");
+    expect(execUser({ user: "1000:1000" })).toBe("1000:1000");
+    expect(execUser({ user: "sandbox" })).toBe("sandbox");
+    expect(execArgs(ID, ["x"], "1000:1000").slice(0, 3)).toEqual(["exec", "--user", "1000:1000"]);
+  });
+
   it("runs commands in the container as root, from /, with the loaders' variables emptied and a root PATH", () => {
     const args = execArgs(ID, [SUPERVISOR_PATH, "status"]);
     expect(args.slice(0, 5)).toEqual(["exec", "--user", "root", "--workdir", "/"]);
@@ -276,19 +286,20 @@ describe("engines", () => {
     expect(logsArgs("podman", ID, all)).toEqual(["logs", "--since", "10m", "--timestamps", "--follow", ID]);
     expect(logsArgs("podman", ID, { since: undefined, tail: "5", timestamps: false, follow: false })).toEqual(["logs", "--tail", "5", ID]);
     expect(psArgs(["label=a=b", "name=x"])).toEqual(["ps", "--quiet", "--no-trunc", "--filter", "label=a=b", "--filter", "name=x"]);
-    expect(inspectArgs(["x"])).toEqual(["inspect", "--type", "container", "--format", "{{.Id}} {{.State.Status}} {{.Name}} {{json .Path}}", "x"]);
+    expect(inspectArgs(["x"])).toEqual(["inspect", "--type", "container", "--format", "{{.Id}} {{.State.Status}} {{.Name}} {{json .Config.User}} {{json .Path}}", "x"]);
   });
 
   it("reads inspect: running, stopped, missing, engine errors, and who PID 1 is", () => {
     const ok = (stdout: string) => ({ status: 0, stdout, timedOut: false });
-    const supervised = { id: ID, status: "running", name: "sb", path: SUPERVISOR_PATH };
-    expect(parseInspect("docker", ok(`${ID} running /sb "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
+    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH };
+    expect(parseInspect("docker", ok(`${ID} running /sb "" "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
     // podman names have no leading slash.
-    expect(parseInspect("podman", ok(`${ID} running sb "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
-    expect(parseInspect("docker", ok(`${ID} exited /sb "/bin/sleep"\n`), [])).toMatchObject({ kind: "stopped", container: { status: "exited", path: "/bin/sleep" } });
-    expect(parseInspect("docker", ok(`${ID} paused /sb "/usr/local/bin/supervisor"\n`), [])).toMatchObject({ kind: "stopped" });
-    expect(parseInspectLine(`${ID} running /a "/opt/my app/init \\"x\\""`)).toMatchObject({ path: '/opt/my app/init "x"' });
+    expect(parseInspect("podman", ok(`${ID} running sb "" "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
+    expect(parseInspect("docker", ok(`${ID} exited /sb "" "/bin/sleep"\n`), [])).toMatchObject({ kind: "stopped", container: { status: "exited", path: "/bin/sleep" } });
+    expect(parseInspect("docker", ok(`${ID} paused /sb "" "/usr/local/bin/supervisor"\n`), [])).toMatchObject({ kind: "stopped" });
+    expect(parseInspectLine(`${ID} running /a "1000:1000" "/opt/my app/init \\"x\\""`)).toMatchObject({ user: "1000:1000", path: '/opt/my app/init "x"' });
     expect(parseInspectLine(`${ID} running /a /bin/sh`)).toBeUndefined();
+    expect(parseInspectLine(`${ID} running /a "/bin/sh"`)).toBeUndefined();
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);

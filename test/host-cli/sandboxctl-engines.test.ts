@@ -56,6 +56,7 @@ function jsonOf(result: Ended): Record<string, unknown> {
 
 interface Report {
   state: string;
+  mode?: string;
   gateway: { pid: number } | null;
   restarts: number;
 }
@@ -216,6 +217,28 @@ for (const { name, skip } of ENGINES) {
         const after = await status(container);
         return after.state === "healthy" && after.gateway?.pid !== before.gateway!.pid;
       }, 30_000, 100);
+    });
+
+    it("reaches the hardened non-root shape (--user 1000:1000 --cap-drop ALL --read-only --tmpfs /tmp): status and restart", async () => {
+      const container = await sandbox(["--user", "1000:1000", "--cap-drop", "ALL", "--read-only", "--tmpfs", "/tmp", "--security-opt", "no-new-privileges"]);
+      const before = await status(container);
+      expect(before).toMatchObject({ state: "healthy", mode: "non-root" });
+      const restarted = await sandboxctl(["restart", container, "--json"]);
+      expect(restarted.code, restarted.stderr).toBe(0);
+      const pid = jsonOf(restarted).pid as number;
+      expect(pid).not.toBe(before.gateway!.pid);
+      expect(await status(container)).toMatchObject({ state: "healthy", gateway: { pid } });
+      const table = await sandboxctl(["status", "--all"]);
+      expect(table.stdout).toMatch(new RegExp(`^${container} +healthy `, "m"));
+    });
+
+    it("token answers at once, exit 4, for a container whose PID 1 is not the supervisor", async () => {
+      const other = await plain();
+      const started = Date.now();
+      const refused = await sandboxctl(["token", other]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect([refused.code, refused.stdout]).toEqual([4, ""]);
+      expect(refused.stderr).toBe(`sandboxctl: container ${other} does not run the supervisor as PID 1 (it runs /bin/sleep): it has no gateway token\n`);
     });
 
     it("answers every success under --json with ok: true, and restart, health, token as with docker", async () => {
