@@ -200,6 +200,11 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
   for (;;) {
     const attempt = await readTokenOnce(ctx, found.container.id, container, deadline);
     if (attempt.kind === "exit") return attempt.status;
+    // A look cut short by the deadline after earlier ones found no token: the answer is theirs.
+    if (attempt.kind === "late") {
+      if (waited !== undefined) break;
+      return fail(failure(EXIT.unavailable, "unavailable", `no answer from container ${container} in time`));
+    }
     if (attempt.kind === "token") {
       ctx.stdout.write(`${attempt.value}\n`);
       return EXIT.ok;
@@ -241,7 +246,7 @@ function interruptibleSleep(ms: number, abort: AbortSignal): Promise<boolean> {
  */
 const TOKEN_SCRIPT = `f=${TOKEN_FILE}; [ -e "$f" ] || exit ${TOKEN_MISSING}; [ "$f" -nt /dev ] || exit ${TOKEN_STALE}; exec cat "$f"`;
 
-type TokenAttempt = { kind: "token"; value: string } | { kind: "missing" } | { kind: "stale" } | { kind: "exit"; status: number };
+type TokenAttempt = { kind: "token"; value: string } | { kind: "missing" } | { kind: "stale" } | { kind: "late" } | { kind: "exit"; status: number };
 
 async function readTokenOnce(ctx: Context, id: string, container: string, deadline: number): Promise<TokenAttempt> {
   const fail = (f: Failure): TokenAttempt => ({ kind: "exit", status: report(ctx, "text", f) });
@@ -255,7 +260,7 @@ async function readTokenOnce(ctx: Context, id: string, container: string, deadli
   if (raced.kind === "interrupted") return { kind: "exit", status: interruptedStatus(raced.signal) };
   const result = raced.result;
   if (result.spawnError) return fail(failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));
-  if (result.timedOut) return fail(failure(EXIT.unavailable, "unavailable", `no answer from container ${container} in time`));
+  if (result.timedOut) return { kind: "late" };
   if (result.status === 0) {
     const value = parseTokenFile(result.stdout);
     if (value !== undefined) return { kind: "token", value };

@@ -117,7 +117,7 @@ describe.skipIf(!dockerAvailable())("sandboxctl against containers (amd64)", () 
     expect(result.code, result.stderr).toBe(0);
     const newPid = Number(/^restarted: gateway pid (\d+)\n$/.exec(result.stdout)?.[1]);
     expect(newPid).not.toBe(before.gateway!.pid);
-    expect(result.stderr).toContain(`restart: stopping gateway pid ${before.gateway!.pid}\n`);
+    expect(result.stderr).toContain(`restart: stopping gateway pid ${before.gateway!.pid} (drain budget 330s)\n`);
     expect(await status(name)).toMatchObject({ state: "healthy", gateway: { pid: newPid }, restarts: before.restarts + 1 });
 
     const json = await sandboxctl(["restart", name, "--json"]);
@@ -139,7 +139,7 @@ describe.skipIf(!dockerAvailable())("sandboxctl against containers (amd64)", () 
     const report = await waitHealthy(name);
     const text = await sandboxctl(["status", name]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^state {9}healthy\ngateway {7}pid ${report.gateway!.pid} `));
+    expect(text.stdout).toMatch(new RegExp(`^state {9}healthy\nreadiness {5}ready\ngateway {7}pid ${report.gateway!.pid} `));
     const health = await sandboxctl(["health", name]);
     expect([health.code, health.stdout]).toEqual([0, `healthy: gateway pid ${report.gateway!.pid}\n`]);
     const quiet = await sandboxctl(["health", name, "--quiet"]);
@@ -260,8 +260,8 @@ describe.skipIf(!dockerAvailable())("sandboxctl against containers (amd64)", () 
     expect(second.stderr).toMatch(/^restart: waiting for another sandboxctl request on container /);
     const firstPid = Number(/restarted: gateway pid (\d+)/.exec(first.stdout)![1]);
     // The second stopped the gateway the first launched: one complete restart after the other.
-    expect(first.stderr).toContain(`restart: stopping gateway pid ${before.gateway!.pid}\n`);
-    expect(second.stderr).toContain(`restart: stopping gateway pid ${firstPid}\n`);
+    expect(first.stderr).toContain(`restart: stopping gateway pid ${before.gateway!.pid} (drain budget 330s)\n`);
+    expect(second.stderr).toContain(`restart: stopping gateway pid ${firstPid} (drain budget 330s)\n`);
     const final = await waitHealthy(name);
     expect(final.restarts).toBe(before.restarts + 2);
     expect(await gatewayUserProcesses(name)).toEqual([final.gateway!.pid]);
