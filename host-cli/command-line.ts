@@ -28,12 +28,13 @@ export type Command =
   | Request<"restart">
   | Request<"start">
   | Request<"stop">
-  | { command: "status"; targets: StatusTargets; timeoutSeconds: number; output: "text" | "json" }
+  | { command: "status"; targets: StatusTargets; timeoutSeconds: number; output: "text" | "json"; full: boolean; parallel: number }
   | Request<"health">
   | Request<"check">
   | { command: "token"; container: string; timeoutSeconds: number }
   | { command: "logs"; container: string; since: string | undefined; tail: string | undefined; timestamps: boolean; follow: boolean }
-  | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: OutputMode };
+  | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: OutputMode }
+  | { command: "fleet"; verb: "restart" | "start" | "stop" | "check"; targets: StatusTargets; timeoutSeconds: number; output: OutputMode; parallel: number };
 
 export type Parsed = { kind: "run"; command: Command; engine: EngineName | undefined; json: boolean } | Exclude<CommandLine, { kind: "run" }>;
 
@@ -53,6 +54,14 @@ const timeout = (what: string, seconds: number): OptionSpec => ({
 const JSON_FLAG: OptionSpec = { name: "json", help: "one JSON object on stdout, no progress" };
 const QUIET: OptionSpec = { name: "quiet", short: "q", help: "no output but a one-line reason on failure" };
 const CONTAINER = { name: "CONTAINER", expected: "a container name or id" } as const;
+/** restart, start, stop, check: one container, several, or every sandbox (--all). */
+const MANY = { ...CONTAINER, optional: true, variadic: true } as const;
+const FLEET_OPTIONS: OptionSpec[] = [
+  { name: "all", help: "every running container whose PID 1 is the supervisor" },
+  { name: "filter", value: "FILTER", repeatable: true, help: "with --all: only containers that pass FILTER (engine ps --filter,\ne.g. label=KEY=VALUE); repeatable (every filter must pass)" },
+  { name: "parallel", value: "N", help: "ask at most N containers at once (1 to 64, default 4)" },
+];
+const FLEET_NOTE = "\nOf several containers (or --all): each line starts with 'CONTAINER: '; --json prints an array.";
 const STATUSES_ASKED = "Exit status: 0 done; 1 failed (the layer is printed); 2 usage error; 3 container not running;\n4 supervisor unavailable; 5 busy; 128+N interrupted by signal N.";
 
 /** The documentation page of a command, as shipped beside the bundle; none in a bare executable. */
@@ -64,47 +73,49 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
   {
     name: "restart",
     summary: "restart the gateway and wait until it is healthy; prints the new pid",
-    synopsis: ["restart CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    synopsis: ["restart CONTAINER... [--timeout SECONDS] [--parallel N] [--json | --quiet]", "restart --all [--filter FILTER]... [--timeout SECONDS] [--parallel N] [--json | --quiet]"],
     description:
       "Restart the gateway in CONTAINER through its supervisor (supervisor restart) and wait\nuntil the new one is healthy; prints the new pid. One restart, start, stop or signal per\ncontainer at a time: others wait.",
-    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
-    args: [CONTAINER],
+    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET, ...FLEET_OPTIONS],
+    args: [MANY],
     exclusive: [["json", "quiet"]],
-    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-restart.md"),
+    footer: STATUSES_ASKED + FLEET_NOTE + pageOf(docsDir, "sandboxctl-restart.md"),
   },
   {
     name: "start",
     summary: "start the gateway again after a stop; nothing if one runs",
-    synopsis: ["start CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    synopsis: ["start CONTAINER... [--timeout SECONDS] [--parallel N] [--json | --quiet]", "start --all [--filter FILTER]... [--timeout SECONDS] [--parallel N] [--json | --quiet]"],
     description:
       "Start the gateway in CONTAINER again after 'sandboxctl stop' (or a quarantine) and wait\nuntil it is healthy; prints its pid. A gateway that is not stopped is left as it is\n(exit 0). Inside, this is supervisor start, which decides and launches in one step.",
-    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
-    args: [CONTAINER],
+    options: [timeout("give up after SECONDS, lock wait included", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET, ...FLEET_OPTIONS],
+    args: [MANY],
     exclusive: [["json", "quiet"]],
-    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-start.md"),
+    footer: STATUSES_ASKED + FLEET_NOTE + pageOf(docsDir, "sandboxctl-start.md"),
   },
   {
     name: "stop",
     summary: "stop the gateway; it stays stopped until start or restart",
-    synopsis: ["stop CONTAINER [--timeout SECONDS] [--json | --quiet]"],
+    synopsis: ["stop CONTAINER... [--timeout SECONDS] [--parallel N] [--json | --quiet]", "stop --all [--filter FILTER]... [--timeout SECONDS] [--parallel N] [--json | --quiet]"],
     description:
       "Stop the gateway in CONTAINER (supervisor stop); the container and its supervisor keep\nrunning, and no gateway is launched until 'sandboxctl start' or 'sandboxctl restart'.",
-    options: [timeout("wait at most SECONDS for another request on CONTAINER", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET],
-    args: [CONTAINER],
+    options: [timeout("wait at most SECONDS for another request on CONTAINER", DEFAULT_MUTATION_TIMEOUT_SECONDS), JSON_FLAG, QUIET, ...FLEET_OPTIONS],
+    args: [MANY],
     exclusive: [["json", "quiet"]],
-    footer: STATUSES_ASKED + pageOf(docsDir, "sandboxctl-stop.md"),
+    footer: STATUSES_ASKED + FLEET_NOTE + pageOf(docsDir, "sandboxctl-stop.md"),
   },
   {
     name: "status",
     summary: "print the gateway's state; of several sandboxes, or all, as a table",
-    synopsis: ["status CONTAINER... [--timeout SECONDS] [--json]", "status --all [--filter FILTER]... [--timeout SECONDS] [--json]"],
+    synopsis: ["status CONTAINER... [--parallel N] [--timeout SECONDS] [--json]", "status --all [--filter FILTER]... [--full] [--parallel N] [--timeout SECONDS] [--json]"],
     description:
-      "Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,\ncapabilities, mode. Of several containers, or with --all of every running container whose\nPID 1 is the supervisor, one table row each (--json: an array of objects).",
+      "Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,\ncapabilities, mode. Of several containers, or with --all of every running container whose\nPID 1 is the supervisor, one table row each (--json: an array of objects). --all takes\nstate and pid from the engine's last health check when it is at most 30 s old, and asks\nthe others.",
     options: [
       timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS),
       { name: "json", help: "one JSON line on stdout: an object, or for several containers\nor --all an array of objects" },
       { name: "all", help: "every running container whose PID 1 is the supervisor" },
-      { name: "filter", value: "FILTER", repeatable: true, help: "with --all: only containers that pass FILTER (engine ps --filter,\ne.g. label=KEY=VALUE); repeatable" },
+      { name: "filter", value: "FILTER", repeatable: true, help: "with --all: only containers that pass FILTER (engine ps --filter,\ne.g. label=KEY=VALUE); repeatable (every filter must pass)" },
+      { name: "full", help: "with --all: ask every supervisor for its full report, never the health check" },
+      { name: "parallel", value: "N", help: `ask at most N containers at once (1 to 64, default ${DEFAULT_PARALLEL})` },
     ],
     args: [{ ...CONTAINER, optional: true, variadic: true }],
     footer: `${STATUSES_ASKED}\nOf several containers: 0 if every one answered, else the status of the first that did not.${pageOf(docsDir, "sandboxctl-status.md")}`,
@@ -126,14 +137,14 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
   {
     name: "check",
     summary: "every check of a boot and a launch, writing nothing; exit 0 or 78 with every problem",
-    synopsis: ["check CONTAINER [--timeout SECONDS] [--json]"],
+    synopsis: ["check CONTAINER... [--timeout SECONDS] [--parallel N] [--json]", "check --all [--filter FILTER]... [--timeout SECONDS] [--parallel N] [--json]"],
     description:
       "Run `supervisor check` in CONTAINER: every check the boot chain and a gateway launch make\n" +
       "(settings, users, capabilities, legacy layout, config integrity, guard sources, gateway\n" +
       "command), writing nothing, one line per check.",
-    options: [timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS), { name: "json", help: "one JSON object: ok, checks" }],
-    args: [CONTAINER],
-    footer: `Exit status: 0 every check passed; 78 a problem was found; 2 usage error; 3 container not\nrunning; 4 supervisor unavailable; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-check.md")}`,
+    options: [timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS), { name: "json", help: "one JSON object: ok, checks" }, ...FLEET_OPTIONS],
+    args: [MANY],
+    footer: `Exit status: 0 every check passed; 78 a problem was found; 2 usage error; 3 container not\nrunning; 4 supervisor unavailable; 128+N interrupted by signal N.${FLEET_NOTE}${pageOf(docsDir, "sandboxctl-check.md")}`,
   },
   {
     name: "logs",
@@ -251,8 +262,9 @@ function commandOf(command: CommandName, options: OptionValues, args: readonly s
     case "restart":
     case "start":
     case "stop":
-    case "health":
     case "check":
+      return manyCommand(command, options, args, timeoutSeconds);
+    case "health":
       return { command, container, timeoutSeconds, output: outputOf(options) };
     case "token":
       return { command, container, timeoutSeconds };
@@ -268,18 +280,49 @@ function commandOf(command: CommandName, options: OptionValues, args: readonly s
   }
 }
 
-function statusCommand(options: OptionValues, args: readonly string[], json: boolean, timeoutSeconds: number): Command | string {
+/** restart, start, stop, check: of one container as ever, or of several (or --all) as a fleet. */
+function manyCommand(command: "restart" | "start" | "stop" | "check", options: OptionValues, args: readonly string[], timeoutSeconds: number): Command | string {
   const filters = Array.isArray(options.filter) ? options.filter : [];
-  const output = json ? "json" : "text";
+  const parallel = parseParallel(options.parallel);
+  if (typeof parallel === "string") return parallel;
+  const output = outputOf(options);
   if (options.all === true) {
     if (args.length > 0) return `--all and a container name ('${args[0]!}') exclude each other, expected one of them`;
     const bad = filters.find((f) => !FILTER.test(f));
     if (bad !== undefined) return `--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`;
-    return { command: "status", targets: { kind: "all", filters }, timeoutSeconds, output };
+    return { command: "fleet", verb: command, targets: { kind: "all", filters }, timeoutSeconds, output, parallel };
+  }
+  if (filters.length > 0) return `--filter goes with --all, expected ${command} --all --filter FILTER`;
+  if (args.length === 0) return "missing CONTAINER, expected a container name or id, or --all";
+  if (args.length === 1) return { command, container: args[0]!, timeoutSeconds, output };
+  return { command: "fleet", verb: command, targets: { kind: "named", containers: [...args] }, timeoutSeconds, output, parallel };
+}
+
+function statusCommand(options: OptionValues, args: readonly string[], json: boolean, timeoutSeconds: number): Command | string {
+  const filters = Array.isArray(options.filter) ? options.filter : [];
+  const output = json ? "json" : "text";
+  const parallel = parseParallel(options.parallel);
+  if (typeof parallel === "string") return parallel;
+  const full = options.full === true;
+  if (options.all === true) {
+    if (args.length > 0) return `--all and a container name ('${args[0]!}') exclude each other, expected one of them`;
+    const bad = filters.find((f) => !FILTER.test(f));
+    if (bad !== undefined) return `--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`;
+    return { command: "status", targets: { kind: "all", filters }, timeoutSeconds, output, full, parallel };
   }
   if (filters.length > 0) return "--filter goes with --all, expected status --all --filter FILTER";
+  if (full) return "--full goes with --all (a named container is always asked), expected status --all --full";
   if (args.length === 0) return "missing CONTAINER, expected a container name or id, or --all";
-  return { command: "status", targets: { kind: "named", containers: [...args] }, timeoutSeconds, output };
+  return { command: "status", targets: { kind: "named", containers: [...args] }, timeoutSeconds, output, full, parallel };
+}
+
+/** How many containers are asked at once by default: quick, and light on a small host. */
+export const DEFAULT_PARALLEL = 4;
+
+function parseParallel(value: unknown): number | string {
+  if (value === undefined) return DEFAULT_PARALLEL;
+  const n = Number(value);
+  return typeof value === "string" && /^[0-9]+$/.test(value) && n >= 1 && n <= 64 ? n : `--parallel '${String(value)}': expected a whole number from 1 to 64`;
 }
 
 function logsCommand(options: OptionValues, container: string): Command | string {

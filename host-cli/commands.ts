@@ -24,6 +24,7 @@ import {
   type Found,
   type Interrupted,
 } from "./request.js";
+import { runFleet } from "./fleet.js";
 import { status } from "./status.js";
 import { MAX_TOKEN_FILE_BYTES, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
 import { parseTokenFile } from "../supervisor/shared/token-file.js";
@@ -342,5 +343,7 @@ export function runCommand(ctx: Context, cmd: Command): Promise<number> {
       return logs(ctx, cmd);
     case "signal":
       return signal(ctx, cmd);
+    case "fleet":
+      return runFleet(ctx, cmd, (each, one) => runCommand(each, one));
   }
 }

@@ -155,11 +155,16 @@ export function psArgs(filters: readonly string[]): string[] {
 }
 
 /**
- * What `inspect` prints per container: id, state, name, and PID 1's executable as the
- * engine started it (JSON, the last field, since a path may hold spaces). The engine
- * recorded it when it created the container; nothing inside the container can change it.
+ * What `inspect` prints per container, one line of JSON values apart by tabs (JSON never has a
+ * raw tab, and a format must start with an action for podman to apply it to each container):
+ * id, state, name, the user it runs as, PID 1's executable as the engine started it, and the
+ * engine's health record (the image's HEALTHCHECK runs `supervisor health`). The engine
+ * recorded the executable and the user when it created the container; nothing inside the
+ * container can change them.
  */
-const INSPECT_FORMAT = "{{.Id}} {{.State.Status}} {{.Name}} {{json .Config.User}} {{json .Path}}";
+const INSPECT_FIELDS = ["id", "status", "name", "user", "path", "health"] as const;
+// The id and the state are plain words; podman 4.3 cannot apply `json` to .Id.
+const INSPECT_FORMAT = ["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}"].join("\t");
 
 export function inspectArgs(containers: readonly string[]): string[] {
   return ["inspect", "--type", "container", "--format", INSPECT_FORMAT, ...containers];
@@ -277,18 +282,43 @@ export interface Inspected {
   path: string;
   /** The user the container runs as (`--user`), "" for the image's default. */
   user: string;
+  /** The engine's last health check, when the container has one that ran. */
+  lastCheck: HealthCheck | null;
+}
+
+/** One run of the container's HEALTHCHECK, as the engine logged it. */
+export interface HealthCheck {
+  /** When it ended (ms since the epoch). */
+  endedAt: number;
+  exitCode: number;
+  /** Its output, first line. */
+  output: string;
 }
 
 /** Pure: one line of INSPECT_FORMAT, or undefined if it is not one. */
 export function parseInspectLine(line: string): Inspected | undefined {
-  const match = /^([0-9a-f]{64}) (\S+) \/?(\S+) ("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")$/.exec(line.trim());
-  if (!match) return undefined;
-  const [, id, status, name, userJson, pathJson] = match as unknown as [string, string, string, string, string, string];
+  const parts = line.replace(/\r?\n$/, "").split("\t");
+  if (parts.length !== INSPECT_FIELDS.length) return undefined;
+  let values: unknown[];
   try {
-    return { id, status, name, user: JSON.parse(userJson) as string, path: JSON.parse(pathJson) as string };
+    values = parts.map((part, i) => (i === 0 ? part : (JSON.parse(part) as unknown)));
   } catch {
     return undefined;
   }
+  const [id, status, name, user, path, health] = values;
+  if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id) || typeof status !== "string" || typeof name !== "string" || typeof path !== "string") return undefined;
+  return { id, status, name: name.replace(/^\//, ""), path, user: typeof user === "string" ? user : "", lastCheck: lastCheckOf(health) };
+}
+
+/** Pure: the newest entry of the engine's health log, if it has a usable one. */
+function lastCheckOf(health: unknown): HealthCheck | null {
+  const log = (health as { Log?: unknown } | null)?.Log;
+  if (!Array.isArray(log) || log.length === 0) return null;
+  const last = log[log.length - 1] as { End?: unknown; ExitCode?: unknown; Output?: unknown };
+  const endedAt = typeof last.End === "string" ? Date.parse(last.End) : NaN;
+  if (!Number.isFinite(endedAt) || typeof last.ExitCode !== "number") return null;
+  const output = typeof last.Output === "string" ? (last.Output.split("\n")[0] ?? "").trim() : "";
+  return { endedAt, exitCode: last.ExitCode, output };
 }
 
 /** Pure: does the engine say PID 1 of this container is the supervisor? */

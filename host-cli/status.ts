@@ -5,12 +5,12 @@ import type { Command } from "./command-line.js";
 import { listSupervised, type Inspected } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { answerObject, askSupervisor, ENGINE_QUERY_MS, failure, findContainer, reasonOf, relayJson, relayText, report, type Context } from "./request.js";
+import { entryFromCheck } from "./health-check-entry.js";
+import { inPool } from "./pool.js";
 import { entryJson, overallExit, statusTable, type StatusEntry } from "./status-table.js";
 
 type StatusCommand = Extract<Command, { command: "status" }>;
 
-/** At most this many exec's at once: enough to be quick, few enough for a small host. */
-const PARALLEL = 4;
 
 async function single(ctx: Context, cmd: StatusCommand, container: string, deadline: number): Promise<number> {
   const mode = cmd.output;
@@ -49,20 +49,6 @@ async function entryOf(ctx: Context, container: string, known: Inspected | undef
   return { container, id, ok: true, report: answer.value };
 }
 
-/** Runs `work` over `items`, at most `limit` at a time, keeping the order of `items`. */
-async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 export async function status(ctx: Context, cmd: StatusCommand): Promise<number> {
   const deadline = Date.now() + cmd.timeoutSeconds * 1000;
   const { targets, output: mode } = cmd;
@@ -77,7 +63,11 @@ export async function status(ctx: Context, cmd: StatusCommand): Promise<number> 
   } else {
     asked = targets.containers.map((name) => ({ name }));
   }
-  const entries = await inPool(asked, PARALLEL, (target) => entryOf(ctx, target.name, target.inspected, deadline));
+  const now = Date.now();
+  // --all without --full: a recent health check stands for the container's answer.
+  const glance = (target: (typeof asked)[number]): StatusEntry | undefined =>
+    targets.kind === "all" && !cmd.full && target.inspected !== undefined ? entryFromCheck(target.name, target.inspected.id, target.inspected.lastCheck, now) : undefined;
+  const entries = await inPool(asked, cmd.parallel, async (target) => glance(target) ?? (await entryOf(ctx, target.name, target.inspected, deadline)));
   // Interrupted: the exec's were ended; half a table would look like a whole one.
   if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));
   ctx.stdout.write(mode === "json" ? `${JSON.stringify(entries.map(entryJson))}\n` : statusTable(entries));

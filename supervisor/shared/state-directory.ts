@@ -11,8 +11,8 @@ import { log } from "./log.js";
 import { openDirectory, renameAt } from "./dir-fd.js";
 import { randomHex } from "./digest.js";
 
-/** Creates `path` (and missing parents) so that each new name is durable in its parent. */
-function makeDurably(path: string): void {
+/** Creates `path` (and missing parents) so that each new name is durable in its parent; true if it made `path`. */
+function makeDurably(path: string): boolean {
   const missing: string[] = [];
   for (let dir = path; ; dir = dirname(dir)) {
     try {
@@ -32,6 +32,7 @@ function makeDurably(path: string): void {
       closeSync(parent);
     }
   }
+  return missing.length > 0;
 }
 
 /**
@@ -48,7 +49,7 @@ export function openStateDirectory(path: string, owner: { uid: number; gid: numb
  * is a [SECURITY] line: someone else had it). Returns the descriptor.
  */
 export function openOwnedDirectory(path: string, want: { uid: number; gid: number; mode: number }, label: string): number {
-  makeDurably(path);
+  const made = makeDurably(path);
   const fd = openDirectory(path);
   try {
     const st = fstatSync(fd);
@@ -62,7 +63,8 @@ export function openOwnedDirectory(path: string, want: { uid: number; gid: numbe
       fchmodSync(fd, want.mode);
       const octal = (mode: number): string => mode.toString(8).padStart(4, "0");
       const hint = (st.mode & 0o002) !== 0 ? " (writable by anyone: a fresh tmpfs or emptyDir?)" : "";
-      log(`${label} ${path} had mode ${octal(st.mode & 0o7777)}${hint}: set to ${octal(want.mode)}`);
+      // A directory it has just made gets its mode quietly; one found otherwise is worth a line.
+      if (!made) log(`${label} ${path} had mode ${octal(st.mode & 0o7777)}${hint}: set to ${octal(want.mode)}`);
       changed = true;
     }
     if (changed) fsyncSync(fd);

@@ -77,6 +77,10 @@ describe("command line", () => {
     expect(usage(parseCommandLine(["status", "--all", "a"]))).toBe("status: --all and a container name ('a') exclude each other, expected one of them");
     expect(usage(parseCommandLine(["status", "a", "--filter", "label=x"]))).toBe("status: --filter goes with --all, expected status --all --filter FILTER");
     expect(usage(parseCommandLine(["status", "--all", "--filter", "nolabel"]))).toBe("status: --filter 'nolabel': expected KEY=VALUE, e.g. label=sandbox");
+    expect(parseCommandLine(["status", "--all"])).toMatchObject({ command: { full: false, parallel: 4 } });
+    expect(parseCommandLine(["status", "--all", "--full", "--parallel", "16"])).toMatchObject({ command: { full: true, parallel: 16 } });
+    expect(usage(parseCommandLine(["status", "a", "--full"]))).toBe("status: --full goes with --all (a named container is always asked), expected status --all --full");
+    expect(usage(parseCommandLine(["status", "a", "--parallel", "0"]))).toBe("status: --parallel '0': expected a whole number from 1 to 64");
   });
 
   it("takes --engine before or after the command, and only docker or podman", () => {
@@ -99,7 +103,7 @@ describe("command line", () => {
       expect(printed(command, "--bogus", "--help"), command).toEqual([0, stdout, ""]);
     }
     expect(printed("signal", "-h")[1]).toContain("KILL, STOP and USR1 are refused");
-    expect(printed("status", "--help")[1]).toContain("Usage: sandboxctl status CONTAINER... [--timeout SECONDS] [--json]\n       sandboxctl status --all [--filter FILTER]...");
+    expect(printed("status", "--help")[1]).toContain("Usage: sandboxctl status CONTAINER... [--parallel N] [--timeout SECONDS] [--json]\n       sandboxctl status --all [--filter FILTER]... [--full]");
   });
 
   it("answers the overview, help, version, --version and -V", () => {
@@ -146,11 +150,12 @@ describe("command line", () => {
 
   it("refuses missing or extra arguments, and points at the command's help", () => {
     expect(usage(parseCommandLine([]))).toBe("missing command, expected one of restart, start, stop, status, health, check, logs, token, signal, help, version");
-    for (const command of ["restart", "start", "stop", "health", "logs", "token", "signal"]) {
-      expect(usage(parseCommandLine([command])), command).toBe(`${command}: missing CONTAINER, expected a container name or id`);
+    for (const command of ["restart", "start", "stop", "check", "health", "logs", "token", "signal"]) {
+      const many = ["restart", "start", "stop", "check"].includes(command) ? ", or --all" : "";
+      expect(usage(parseCommandLine([command])), command).toBe(`${command}: missing CONTAINER, expected a container name or id${many}`);
       expect(printed(command)[2], command).toContain(`Try 'sandboxctl ${command} --help'.`);
     }
-    expect(usage(parseCommandLine(["restart", "a", "b"]))).toBe("restart: unexpected argument 'b', expected only CONTAINER");
+    expect(usage(parseCommandLine(["health", "a", "b"]))).toBe("health: unexpected argument 'b', expected only CONTAINER");
     expect(usage(parseCommandLine(["signal", "ctr"]))).toMatch(/^signal: missing SIGNAL, expected a signal name, one of HUP, /);
     expect(usage(parseCommandLine(["token", "ctr", "--json"]))).toBe("token: unknown option '--json', expected one of --timeout, --engine");
     expect(usage(parseCommandLine(["logs", "ctr", "--quiet"]))).toMatch(/^logs: unknown option '--quiet'/);
@@ -174,8 +179,22 @@ describe("command line", () => {
     expect(JSON.parse(printed("restart", "--json")[1])).toEqual({
       ok: false,
       layer: "usage",
-      message: "restart: missing CONTAINER, expected a container name or id",
+      message: "restart: missing CONTAINER, expected a container name or id, or --all",
     });
+  });
+
+  it("takes several containers, or --all with filters, for restart, start, stop and check", () => {
+    expect(parseCommandLine(["restart", "a"])).toMatchObject({ command: { command: "restart", container: "a" } });
+    expect(parseCommandLine(["restart", "a", "b", "c", "--parallel", "2"])).toMatchObject({
+      command: { command: "fleet", verb: "restart", targets: { kind: "named", containers: ["a", "b", "c"] }, parallel: 2, timeoutSeconds: 60 },
+    });
+    expect(parseCommandLine(["stop", "--all", "--filter", "label=k=v", "--json"])).toMatchObject({
+      command: { command: "fleet", verb: "stop", targets: { kind: "all", filters: ["label=k=v"] }, output: "json", parallel: 4 },
+    });
+    expect(parseCommandLine(["check", "--all"])).toMatchObject({ command: { command: "fleet", verb: "check", timeoutSeconds: 20 } });
+    expect(usage(parseCommandLine(["start", "a", "--filter", "label=x"]))).toBe("start: --filter goes with --all, expected start --all --filter FILTER");
+    expect(usage(parseCommandLine(["restart", "--all", "a"]))).toBe("restart: --all and a container name ('a') exclude each other, expected one of them");
+    expect(usage(parseCommandLine(["restart", "a", "b", "--parallel", "x"]))).toBe("restart: --parallel 'x': expected a whole number from 1 to 64");
   });
 
   it("refuses container arguments an engine would read as something else", () => {
@@ -286,20 +305,28 @@ describe("engines", () => {
     expect(logsArgs("podman", ID, all)).toEqual(["logs", "--since", "10m", "--timestamps", "--follow", ID]);
     expect(logsArgs("podman", ID, { since: undefined, tail: "5", timestamps: false, follow: false })).toEqual(["logs", "--tail", "5", ID]);
     expect(psArgs(["label=a=b", "name=x"])).toEqual(["ps", "--quiet", "--no-trunc", "--filter", "label=a=b", "--filter", "name=x"]);
-    expect(inspectArgs(["x"])).toEqual(["inspect", "--type", "container", "--format", "{{.Id}} {{.State.Status}} {{.Name}} {{json .Config.User}} {{json .Path}}", "x"]);
+    const format = inspectArgs(["x"]);
+    expect(format.slice(0, 4)).toEqual(["inspect", "--type", "container", "--format"]);
+    expect(format[4]!.split("\t")).toEqual(["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}"]);
   });
 
   it("reads inspect: running, stopped, missing, engine errors, and who PID 1 is", () => {
     const ok = (stdout: string) => ({ status: 0, stdout, timedOut: false });
-    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH };
-    expect(parseInspect("docker", ok(`${ID} running /sb "" "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
+    const line = (fields: Record<string, unknown>) =>
+      `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
+    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, lastCheck: null };
+    expect(parseInspect("docker", ok(line({})), [])).toEqual({ kind: "running", container: supervised });
     // podman names have no leading slash.
-    expect(parseInspect("podman", ok(`${ID} running sb "" "/usr/local/bin/supervisor"\n`), [])).toEqual({ kind: "running", container: supervised });
-    expect(parseInspect("docker", ok(`${ID} exited /sb "" "/bin/sleep"\n`), [])).toMatchObject({ kind: "stopped", container: { status: "exited", path: "/bin/sleep" } });
-    expect(parseInspect("docker", ok(`${ID} paused /sb "" "/usr/local/bin/supervisor"\n`), [])).toMatchObject({ kind: "stopped" });
-    expect(parseInspectLine(`${ID} running /a "1000:1000" "/opt/my app/init \\"x\\""`)).toMatchObject({ user: "1000:1000", path: '/opt/my app/init "x"' });
-    expect(parseInspectLine(`${ID} running /a /bin/sh`)).toBeUndefined();
+    expect(parseInspect("podman", ok(line({ name: "sb" })), [])).toEqual({ kind: "running", container: supervised });
+    expect(parseInspect("docker", ok(line({ status: "exited", path: "/bin/sleep" })), [])).toMatchObject({ kind: "stopped", container: { status: "exited", path: "/bin/sleep" } });
+    expect(parseInspect("docker", ok(line({ status: "paused" })), [])).toMatchObject({ kind: "stopped" });
+    expect(parseInspectLine(line({ user: "1000:1000", path: '/opt/my app/init "x"' }))).toMatchObject({ user: "1000:1000", path: '/opt/my app/init "x"' });
     expect(parseInspectLine(`${ID} running /a "/bin/sh"`)).toBeUndefined();
+    expect(parseInspectLine(line({ id: "short" }))).toBeUndefined();
+    // The newest entry of the engine's health log; podman without systemd never runs one.
+    const health = { Status: "healthy", Log: [{ End: "2026-12-04T21:27:07.9Z", ExitCode: 0, Output: "x" }, { End: "2026-12-04T21:27:17.9Z", ExitCode: 0, Output: "healthy: gateway pid 9\n" }] };
+    expect(parseInspectLine(line({ health }))!.lastCheck).toEqual({ endedAt: Date.parse("2026-12-04T21:27:17.9Z"), exitCode: 0, output: "healthy: gateway pid 9" });
+    expect(parseInspectLine(line({ health: { Status: "starting", Log: null } }))!.lastCheck).toBeNull();
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);

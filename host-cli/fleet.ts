@@ -1,0 +1,95 @@
+// restart, start, stop and check of several sandboxes at once: the ones named, or (--all)
+// every running container whose PID 1 is the supervisor, narrowed by --filter. Each one is
+// the single-container command, as it would run alone (its own host lock, its own timeout),
+// at most --parallel at a time. Every line it prints names its container; a container never
+// asked because sandboxctl was interrupted first is "not asked", apart from one that gave
+// no answer.
+import type { Command, OutputMode } from "./command-line.js";
+import { listSupervised } from "./engine.js";
+import { EXIT, interruptedStatus } from "./exit.js";
+import { inPool } from "./pool.js";
+import { ENGINE_QUERY_MS, failure, reasonOf, report, type Context } from "./request.js";
+import type { Output } from "../supervisor/shared/output.js";
+
+export type FleetCommand = Extract<Command, { command: "fleet" }>;
+type Single = (ctx: Context, cmd: Extract<Command, { command: "restart" | "start" | "stop" | "check" }>) => Promise<number>;
+
+interface Outcome {
+  container: string;
+  exit: number;
+  /** --json: what the container's command printed, as one object. */
+  answer?: Record<string, unknown>;
+}
+
+/** An Output that puts `prefix` before every line, whole lines only. */
+export function prefixedOutput(out: Output, prefix: string): Output & { flush(): void } {
+  let pending = "";
+  return {
+    write(text: string): void {
+      pending += text;
+      const end = pending.lastIndexOf("\n");
+      if (end === -1) return;
+      out.write(pending.slice(0, end + 1).replace(/^(?=.)/gm, prefix));
+      pending = pending.slice(end + 1);
+    },
+    flush(): void {
+      if (pending !== "") out.write(`${prefix}${pending}\n`);
+      pending = "";
+    },
+  };
+}
+
+/** An Output that keeps what is written, for the --json array. */
+function captured(): Output & { text: string } {
+  const sink = { text: "", write: (t: string) => void (sink.text += t) };
+  return sink;
+}
+
+export async function runFleet(ctx: Context, cmd: FleetCommand, single: Single): Promise<number> {
+  const names = await targetNames(ctx, cmd);
+  if (typeof names === "number") return names;
+  const outcomes = await inPool(names, cmd.parallel, async (container): Promise<Outcome> => {
+    if (ctx.abort.aborted) return { container, exit: interruptedStatus(reasonOf(ctx.abort)), answer: notAsked(container) };
+    return cmd.output === "json" ? askForJson(ctx, cmd, single, container) : askForText(ctx, cmd, single, container);
+  });
+  if (cmd.output === "json") ctx.stdout.write(`${JSON.stringify(outcomes.map((o) => o.answer))}\n`);
+  else {
+    for (const o of outcomes) if (o.answer?.layer === "not asked" && cmd.output === "text") ctx.stderr.write(`${o.container}: not asked: sandboxctl was interrupted first\n`);
+    if (names.length === 0 && cmd.output === "text") ctx.stderr.write(`${cmd.verb}: no running sandbox matched\n`);
+  }
+  return outcomes.find((o) => o.exit !== EXIT.ok)?.exit ?? EXIT.ok;
+}
+
+function notAsked(container: string): Record<string, unknown> {
+  return { ok: false, container, layer: "not asked", message: "sandboxctl was interrupted before it asked this container" };
+}
+
+async function targetNames(ctx: Context, cmd: FleetCommand): Promise<string[] | number> {
+  if (cmd.targets.kind === "named") return cmd.targets.containers;
+  const listed = await listSupervised(ctx.engine, cmd.targets.filters, Date.now() + ENGINE_QUERY_MS);
+  if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));
+  if (!listed.ok) return report(ctx, cmd.output, failure(EXIT.unavailable, "unavailable", listed.message));
+  return listed.containers.map((c) => c.name);
+}
+
+async function askForText(ctx: Context, cmd: FleetCommand, single: Single, container: string): Promise<Outcome> {
+  const stdout = prefixedOutput(ctx.stdout, `${container}: `);
+  const stderr = prefixedOutput(ctx.stderr, `${container}: `);
+  const exit = await single({ ...ctx, stdout, stderr }, { command: cmd.verb, container, timeoutSeconds: cmd.timeoutSeconds, output: cmd.output as OutputMode });
+  stdout.flush();
+  stderr.flush();
+  return { container, exit };
+}
+
+async function askForJson(ctx: Context, cmd: FleetCommand, single: Single, container: string): Promise<Outcome> {
+  const stdout = captured();
+  const exit = await single({ ...ctx, stdout, stderr: captured() }, { command: cmd.verb, container, timeoutSeconds: cmd.timeoutSeconds, output: "json" });
+  let answer: Record<string, unknown>;
+  try {
+    const value = JSON.parse(stdout.text.trim().split("\n").at(-1) ?? "") as unknown;
+    answer = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { ok: false, message: "no answer" };
+  } catch {
+    answer = { ok: false, layer: "unavailable", message: "no answer" };
+  }
+  return { container, exit, answer: { container, ...answer } };
+}

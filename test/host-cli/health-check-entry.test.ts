@@ -1,0 +1,34 @@
+// `status --all` reads a sandbox's state from the engine's last health check only when it is
+// recent and is the supervisor's own `health` line; anything else means asking by exec.
+import { describe, expect, it } from "vitest";
+import { entryFromCheck, FRESH_CHECK_MS } from "../../host-cli/health-check-entry.js";
+
+const NOW = Date.parse("2026-12-04T21:30:00Z");
+const check = (output: string, exitCode: number, agoMs = 4000) => ({ endedAt: NOW - agoMs, exitCode, output });
+
+describe("an entry from the engine's health check", () => {
+  it("reads healthy, not ready and not healthy lines, with the check's age", () => {
+    expect(entryFromCheck("a", "id", check("healthy: gateway pid 9", 0), NOW)).toEqual({
+      container: "a",
+      id: "id",
+      ok: true,
+      report: { state: "healthy", gateway: { pid: 9 }, detail: "health check 4s ago", source: "health-check", checkedAt: "2026-12-04T21:29:56.000Z" },
+    });
+    expect(entryFromCheck("a", "id", check("healthy but not ready: gateway pid 9, readiness not ready (draining)", 1), NOW)!).toMatchObject({
+      report: { state: "healthy", gateway: { pid: 9 }, detail: "not ready: not ready (draining); health check 4s ago" },
+    });
+    expect(entryFromCheck("a", "id", check("not healthy: quarantined: 5 crashes within 300s", 1), NOW)).toMatchObject({
+      report: { state: "quarantined", gateway: null, detail: "5 crashes within 300s; health check 4s ago" },
+    });
+    expect(entryFromCheck("a", "id", check("not healthy: stopped", 1), NOW)).toMatchObject({ report: { state: "stopped", detail: "health check 4s ago" } });
+  });
+
+  it("leaves to an exec a stale or future check, no check, and any output that is not the supervisor's line", () => {
+    expect(entryFromCheck("a", "id", check("healthy: gateway pid 9", 0, FRESH_CHECK_MS + 1), NOW)).toBeUndefined();
+    expect(entryFromCheck("a", "id", check("healthy: gateway pid 9", 0, -FRESH_CHECK_MS - 1), NOW)).toBeUndefined();
+    expect(entryFromCheck("a", "id", null, NOW)).toBeUndefined();
+    expect(entryFromCheck("a", "id", check("health failed (unavailable): no answer", 4), NOW)).toBeUndefined();
+    expect(entryFromCheck("a", "id", check("healthy: gateway pid 9", 1), NOW)).toBeUndefined();
+    expect(entryFromCheck("a", "id", check("OCI runtime exec failed", 126), NOW)).toBeUndefined();
+  });
+});
