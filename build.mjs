@@ -128,7 +128,23 @@ async function bundle() {
   await esbuild.build({ ...common, entryPoints: ['supervisor/cli.ts'], outfile: 'dist/supervisor-faults.cjs', define: { ...common.define, __SUPERVISOR_FAULTS__: 'true' } })
     .catch((e) => fail(`esbuild supervisor-faults: ${e.errors?.[0]?.text ?? e.message}`));
   step('bundle: dist/supervisor-faults.cjs (tests only)');
+  await writeCommandDocs(esbuild, common);
   return built;
+}
+
+/** Shell completion and manual pages, from the programs' own command tables. */
+async function writeCommandDocs(esbuild, common) {
+  const generator = at('.cache/command-doc-files.cjs');
+  await esbuild.build({ ...common, entryPoints: ['host-cli/command-doc-files.ts'], outfile: generator })
+    .catch((e) => fail(`esbuild command-doc-files: ${e.errors?.[0]?.text ?? e.message}`));
+  const { commandDocFiles } = require(generator);
+  const date = new Date().toISOString().slice(0, 10);
+  for (const file of commandDocFiles(pkg.version, date)) {
+    const out = at('dist', file.path);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, file.content, { mode: 0o644 });
+  }
+  step('bundle: dist/completion/ (bash, zsh) and dist/man/ (sandboxctl.1, supervisor.1)');
 }
 
 // --- 3. single executables -------------------------------------------------------------

@@ -380,6 +380,6 @@ export async function listSupervised(
   if (inspected.spawnError || inspected.timedOut) return failure("inspect", inspected, inspectErr);
   const described = inspected.stdout.split("\n").map(parseInspectLine).filter((c): c is Inspected => c !== undefined);
   if (described.length === 0 && inspected.status !== 0) return failure("inspect", inspected, inspectErr);
-  const containers = described.filter((c) => c.status === "running" && runsSupervisor(c)).sort((a, b) => a.name.localeCompare(b.name));
+  const containers = described.filter((c) => c.status === "running" && runsSupervisor(c)).sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
   return { ok: true, containers };
 }

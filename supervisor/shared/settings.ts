@@ -223,6 +223,10 @@ export class SettingsError extends Error {}
 const OTHER_VARIABLES = [
   "SUPERVISOR_CONFIG",
   ...LOG_VARIABLES,
+];
+
+/** Read, but set only by the supervisor and its tools: never offered to an operator. */
+const INTERNAL_VARIABLES = [
   "SUPERVISOR_CAPABILITIES_DROPPED",
   // Set by sandboxctl for the control commands' audit line (who asked).
   "SUPERVISOR_REQUEST_FROM",
@@ -231,7 +235,28 @@ const OTHER_VARIABLES = [
 ];
 
 /** Every SUPERVISOR_* variable the supervisor reads; any other is a mistake worth one line. */
-export const KNOWN_VARIABLES: readonly string[] = [...Object.values(FIELDS).map((f) => f.env), ...OTHER_VARIABLES].sort();
+export const DOCUMENTED_VARIABLES: readonly string[] = [...Object.values(FIELDS).map((f) => f.env), ...OTHER_VARIABLES].sort();
+export const KNOWN_VARIABLES: readonly string[] = [...DOCUMENTED_VARIABLES, ...INTERNAL_VARIABLES].sort();
+
+/** Pure: the documented variable a mistyped name most likely meant, if one is close. */
+export function closestVariable(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const known of DOCUMENTED_VARIABLES) {
+    const distance = editDistance(name, known);
+    if (distance <= 4 && (best === undefined || distance < best.distance)) best = { name: known, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
 
 /** Pure: the first SUPERVISOR_* variable nobody reads (a typo such as SUPERVISOR_GATEWAY_CMD). */
 export function unknownVariable(env: NodeJS.ProcessEnv): string | undefined {
@@ -310,7 +335,9 @@ function parseValue(kind: Kind, raw: unknown, fromEnv: boolean): unknown {
 export function resolveSettings(env: NodeJS.ProcessEnv, fileText: string | undefined, fileName: string, supervisorUid = 0): Settings {
   const unknownName = unknownVariable(env);
   if (unknownName !== undefined) {
-    throw new SettingsError(`${unknownName}: unknown variable (known: ${KNOWN_VARIABLES.join(", ")})`);
+    const guess = closestVariable(unknownName);
+    const hint = guess !== undefined ? `did you mean ${guess}? ` : "";
+    throw new SettingsError(`${unknownName}: unknown variable (${hint}known: ${DOCUMENTED_VARIABLES.join(", ")})`);
   }
   let file: Record<string, unknown> = {};
   if (fileText !== undefined) {

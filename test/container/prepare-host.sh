@@ -27,10 +27,11 @@ APT=(apt-get -o DPkg::Lock::Timeout=600)
 # hybrid cgroups; debootstrap), the cross toolchain and arm64 C library headers for the
 # arm64 addon, the native build of node-pty (g++, make, python3), the tools the supervisor
 # drives (setpriv, capsh, chattr, ps), tini/dumb-init to benchmark against, and strace to
-# count the programs a boot runs (npm run bench).
+# count the programs a boot runs (npm run bench) and the files the reaper opens; man to
+# render the generated manual pages.
 packages=(docker.io podman runc debootstrap gcc g++ make python3
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
-  util-linux libcap2-bin e2fsprogs procps tini dumb-init strace)
+  util-linux libcap2-bin e2fsprogs procps tini dumb-init strace man-db)
 # qemu-user 7.2 (bookworm) lacks openat2, which OpenClaw needs on arm64; bookworm-backports
 # has 10. qemu-user holds the static emulators, qemu-user-binfmt the binfmt.d entries, and
 # qemu-user-static (transitional there) the qemu-*-static names that build.mjs runs.

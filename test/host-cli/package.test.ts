@@ -54,6 +54,7 @@ describe("the npm package", () => {
 
   it("ships the bundle and the manual pages, and nothing of the sources", () => {
     expect(files).toContain("dist/sandboxctl.cjs");
+    for (const generated of ["dist/completion/sandboxctl.bash", "dist/completion/_sandboxctl", "dist/man/sandboxctl.1"]) expect(files).toContain(generated);
     for (const page of ["sandboxctl.md", "sandboxctl-restart.md", "sandboxctl-start.md", "sandboxctl-stop.md", "sandboxctl-status.md", "sandboxctl-health.md", "sandboxctl-check.md", "sandboxctl-logs.md", "sandboxctl-token.md", "sandboxctl-signal.md"]) {
       expect(files).toContain(`docs/${page}`);
     }

@@ -57,8 +57,17 @@ describe("settings", () => {
 
   it("refuses a SUPERVISOR_ variable nobody reads, listing the known ones", () => {
     expect(() => resolveSettings({ SUPERVISOR_GATEWAY_CMD: '["x"]' }, undefined, "f.json")).toThrow(
-      /^SUPERVISOR_GATEWAY_CMD: unknown variable \(known: .*SUPERVISOR_GATEWAY_COMMAND.*\)$/,
+      /^SUPERVISOR_GATEWAY_CMD: unknown variable \(did you mean SUPERVISOR_GATEWAY_COMMAND\? known: .*SUPERVISOR_GATEWAY_COMMAND.*\)$/,
     );
+    // The list names what an operator may set, never the supervisor's own internal variables.
+    let message = "";
+    try {
+      resolveSettings({ SUPERVISOR_ZZZ_NOTHING_LIKE_IT: "1" }, undefined, "f.json");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^SUPERVISOR_ZZZ_NOTHING_LIKE_IT: unknown variable \(known: SUPERVISOR_/);
+    for (const internal of ["SUPERVISOR_FAULTS", "SUPERVISOR_REQUEST_FROM", "SUPERVISOR_CAPABILITIES_DROPPED"]) expect(message).not.toContain(internal);
     // The variables read outside the settings file are known too.
     const others = { SUPERVISOR_CONFIG: "/f.json", SUPERVISOR_LOG_LEVEL: "debug", SUPERVISOR_LOG_FORMAT: "json", SUPERVISOR_CAPABILITIES_DROPPED: "1" };
     expect(() => resolveSettings(others, undefined, "f.json")).not.toThrow();
