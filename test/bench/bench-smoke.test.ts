@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dockerAvailable } from "../helpers/docker.js";
+import { dockerAvailable, ensureTestImage, hostArch, testImageTag } from "../helpers/docker.js";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -34,5 +34,15 @@ describe("npm run bench, a few rounds", () => {
     expect(out).toMatch(/^programs a boot executes besides the command: \d+/m);
     expect(out).toMatch(/^supervisor run -- sleep\s+\d+\s+\d+$/m);
     expect(out).toMatch(/^supervisor run\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$/m);
+  }, 10 * 60_000);
+
+  it.skipIf(!dockerAvailable())("bench:fleet on 4 sandboxes prints start, PID 1, host, status and restart lines, all of them healthy", () => {
+    ensureTestImage();
+    const out = runBench("fleet.mjs", { FLEET_SIZE: "4", FLEET_RUNS: "2", FLEET_IDLE_SECONDS: "5", IMAGE_TAG: testImageTag(hostArch()) });
+    expect(out).toMatch(/^start {6}all 4 started in \d+\.\d s; all healthy \d+\.\d s after the first docker run$/m);
+    expect(out).toMatch(/^PID 1 {6}anonymous memory median \d+\.\d MiB, max \d+\.\d MiB; CPU idle over 5 s median \d+\.\d{3}%/m);
+    expect(out).toMatch(/^host {7}memory per sandbox \(cgroup usage\) median \d+\.\d MiB over 4$/m);
+    expect(out).toMatch(/^status {5}--all median \d+\.\d\d s of 2 \(4 rows, \d from health checks\); --full \d+\.\d\d s \(4 answered\)/m);
+    expect(out).toMatch(/^restart {4}--all --parallel 16: \d+\.\d s, 4 of 4 healthy again$/m);
   }, 10 * 60_000);
 });
