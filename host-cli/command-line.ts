@@ -214,8 +214,18 @@ by signal N.
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 /** ps filters, KEY=VALUE: label=a=b, name=x, ancestor=img; the engine checks the rest. */
 const FILTER = /^[a-z]+=[^\s]{1,500}$/;
-/** A timestamp or a relative time, as docker and podman logs --since accept them. */
-const SINCE = /^[0-9][0-9A-Za-z:.+-]{0,39}$/;
+/**
+ * What docker and podman logs --since both accept: a Go duration (10m, 1h30m, 90s), a Unix
+ * time (1733300000), or an RFC 3339 date or time (2025-01-02, 2025-01-02T15:04:05Z). Anything
+ * else (5min, yesterday) is a usage error here, not the engine's raw error.
+ */
+const SINCE = new RegExp(
+  [
+    "^(\\d+(\\.\\d+)?(ns|us|ms|s|m|h))+$",
+    "^\\d{9,10}(\\.\\d{1,9})?$",
+    "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})?)?$",
+  ].join("|"),
+);
 
 function timeoutOf(value: unknown, fallback: number): number | string {
   if (typeof value !== "string") return fallback;
@@ -329,7 +339,7 @@ function logsCommand(options: OptionValues, container: string): Command | string
   const { tail, since } = options;
   if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) return `--tail '${tail}': expected a whole number of lines or 'all'`;
   if (typeof since === "string" && !SINCE.test(since)) {
-    return `--since '${since}': expected a timestamp (2025-01-02T15:04:05) or a relative time (10m)`;
+    return `--since '${since}': expected a duration (10m, 1h30m, 90s), a Unix time, or a date or time (2025-01-02T15:04:05Z)`;
   }
   return {
     command: "logs",

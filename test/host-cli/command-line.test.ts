@@ -215,6 +215,11 @@ describe("command line", () => {
     expect(parseCommandLine(["logs", "ctr", "--tail", "all"]).kind).toBe("run");
     expect(parseCommandLine(["logs", "ctr", "--since", "2025-01-02T15:04:05Z"]).kind).toBe("run");
     expect(usage(parseCommandLine(["logs", "ctr", "--since", "yesterday"]))).toContain("--since 'yesterday'");
+    for (const good of ["10m", "1h30m", "90s", "1.5h", "1733300000", "2025-01-02", "2025-01-02T15:04", "2025-01-02T15:04:05.123+01:00"]) {
+      expect(parseCommandLine(["logs", "ctr", "--since", good]).kind, good).toBe("run");
+    }
+    // What the engines would refuse with a raw error of their own is refused here, as usage.
+    for (const bad of ["5min", "10 m", "1d", "2025-1-2"]) expect(usage(parseCommandLine(["logs", "ctr", "--since", bad])), bad).toMatch(/expected a duration \(10m, 1h30m, 90s\)/);
     for (const command of ["restart", "start", "stop", "health", "signal"]) {
       const args = command === "signal" ? ["ctr", "HUP"] : ["ctr"];
       expect(usage(parseCommandLine([command, ...args, "--json", "--quiet"]))).toBe(`${command}: --json and --quiet exclude each other, expected at most one`);
