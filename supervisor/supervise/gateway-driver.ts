@@ -347,7 +347,7 @@ export class GatewayDriver implements ControlHandler {
         return;
       }
       case "probe":
-        return void this.probe(effect.launch, effect.identity);
+        return void this.probe(effect.launch, effect.identity, effect.failing);
     }
   }
 
@@ -485,13 +485,14 @@ export class GatewayDriver implements ControlHandler {
     this.dispatch({ type: "handoff-result", launch, ...verdict });
   }
 
-  private async probe(launch: number, identity: ProcessIdentity): Promise<void> {
+  private async probe(launch: number, identity: ProcessIdentity, failing: boolean): Promise<void> {
     const events: MachineEvent[] = [];
     try {
       injectFault("probe");
       const running = this.running?.launch === launch ? this.running : undefined;
       // CPU time is how a slow start, or an in-process restart, shows it is not stuck.
-      const progress = running?.meter.sample(Date.now());
+      // While its probes fail, every probe measures: an in-process restart must show before the watchdog's count.
+      const progress = running?.meter.sample(Date.now(), undefined, failing);
       if (progress !== undefined) events.push({ type: "progress", launch, what: progress.what, since: progress.since });
       events.push(await this.proveOnce(launch, identity, running));
     } catch (error) {

@@ -63,8 +63,10 @@ export interface Gateway {
   listenerSeen: boolean;
   /** Since when the last CPU progress it showed was measured (any phase); null if never. */
   progressSince: number | null;
-  /** When a healthy gateway's probes began to fail (null while they pass). */
+  /** When the first failing probe of a healthy gateway began (null while they pass). */
   failingSince: number | null;
+  /** When the probe under way began: its CPU sample is taken then. */
+  probeStartedAt: number | null;
   /** Set while it restarts in process (same pid, listener gone, startup probe not started). */
   restartingSince: number | null;
   /** The uptime it gave at the last healthy probe: one that goes back is an in-process restart. */
@@ -171,7 +173,8 @@ export type Effect =
   | { kind: "poll-config" }
   /** Ask the gateway's restart handoff whether the exit of `identity` was a restart it asked for. */
   | { kind: "consume-handoff"; launch: number; identity: ProcessIdentity }
-  | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean }
+  /** `failing`: its probes fail; the driver then measures its CPU at every probe. */
+  | { kind: "probe"; launch: number; identity: ProcessIdentity; starting: boolean; failing: boolean }
   | { kind: "log"; message: string; security?: boolean; event: string; level: Level; fields?: LogFields }
   | { kind: "progress"; id: number; message: string }
   | { kind: "answer"; id: number; result: ControlResult };
@@ -346,6 +349,7 @@ class Transition {
       listenerSeen: false,
       progressSince: null,
       failingSince: null,
+      probeStartedAt: null,
       restartingSince: null,
       uptimeMs: null,
       inProcessRestarts: 0,
@@ -477,7 +481,8 @@ class Transition {
     if (!isRunningPhase(state.phase) || state.timers.probe === undefined || gateway?.identity == null || gateway.exit !== null) return;
     state.timers.probe = undefined;
     state.probing = true;
-    this.effects.push({ kind: "probe", launch: gateway.launch, identity: gateway.identity, starting: state.phase === "starting" });
+    gateway.probeStartedAt = this.now;
+    this.effects.push({ kind: "probe", launch: gateway.launch, identity: gateway.identity, starting: state.phase === "starting", failing: gateway.failingSince !== null });
   }
 
   private nextProbe(): void {
@@ -508,7 +513,8 @@ class Transition {
       return this.healthy(gateway);
     }
     if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
-    gateway.failingSince ??= this.now;
+    // From the start of the probe that found it gone: CPU sampled from then on came after.
+    gateway.failingSince ??= gateway.probeStartedAt ?? this.now;
     if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
     state.phase = "unhealthy";

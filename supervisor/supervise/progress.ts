@@ -116,8 +116,8 @@ export class ProgressMeter {
   ) {}
 
   /** The progress since the previous sample (what, and when that sample was), or undefined. */
-  sample(now: number, tree?: TreeSample): { what: string; since: number } | undefined {
-    if (this.last !== undefined && now - this.last.at < MIN_SAMPLE_MS) return undefined;
+  sample(now: number, tree?: TreeSample, always = false): { what: string; since: number } | undefined {
+    if (this.last !== undefined && now - this.last.at < (always ? 1 : MIN_SAMPLE_MS)) return undefined;
     const sampled = tree ?? readTree(this.rootPid, this.rootStartTime, this.procDir);
     if (sampled === undefined) return undefined;
     const previous = this.last;

@@ -59,10 +59,10 @@ export function memoryMb(pid) {
 }
 
 /** `supervisor boot` as PID 1 of a fresh PID namespace, on its own scratch root and port. */
-async function bootSupervisor(name, gatewayCommand) {
+async function bootSupervisor(name, gatewayCommand, healthMode = "probes") {
   const port = 30000 + Math.floor(Math.random() * 20000);
   const base = join(scratch, name);
-  const dirs = Object.fromEntries(["config", "data", "tmp", "run", "state"].map((d) => [d, join(base, d)]));
+  const dirs = Object.fromEntries(["config", "data", "tmp", "run", "state", "gateway-config"].map((d) => [d, join(base, d)]));
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   chmodSync(base, 0o755);
   chmodSync(dirs.run, 0o700);
@@ -79,6 +79,8 @@ async function bootSupervisor(name, gatewayCommand) {
       tmpDir: dirs.tmp,
       runDir: dirs.run,
       stateDir: dirs.state,
+      gatewayConfigDir: dirs["gateway-config"],
+      healthMode,
       sandboxUser: "daemon",
       gatewayUser: "nobody",
       gatewayCommand,
@@ -203,7 +205,8 @@ try {
     await node.stop();
   }
 
-  const tiny = await bootSupervisor("tiny-gateway", [tinyGateway, "--port", "{port}"]);
+  // It answers 200 to anything, not OpenClaw's probe contracts: plain HTTP health.
+  const tiny = await bootSupervisor("tiny-gateway", [tinyGateway, "--port", "{port}"], "http");
   try {
     await sleep(1000);
     const idle = memoryMb(tiny.pid1);

@@ -407,6 +407,22 @@ describe("gateway state machine: behaviours", () => {
     expect(run.effects.some((e) => e.kind === "log" && /restarted in process and is healthy again/.test(e.message))).toBe(true);
   });
 
+  it("takes CPU sampled from the start of the first failing probe on, as the driver samples it at each probe", () => {
+    const run = at("healthy");
+    const result = (advanceMs: number) => run.send({ type: "probe-result", launch: run.launch, verdict: "failed", detail: "nothing listens", layer: "listener" }, advanceMs);
+    // Probe k starts at T with the listener already gone; its sample covers the time before.
+    expect(run.send({ type: "probe-due" }, run.state.timers.probe! - run.now)).toContainEqual(expect.objectContaining({ kind: "probe", failing: false }));
+    const started = run.now;
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: started - 1000 });
+    result(20);
+    expect(run.state.phase).toBe("unhealthy");
+    // From now on every probe measures (failing), and this sample began where probe k began.
+    expect(run.send({ type: "probe-due" }, run.state.timers.probe! - run.now)).toContainEqual(expect.objectContaining({ kind: "probe", failing: true }));
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: started });
+    result(20);
+    expect(run.state).toMatchObject({ phase: "restarting", crashes: 0 });
+  });
+
   it("never takes a deaf gateway that stays idle for a restarting one", () => {
     const run = at("healthy");
     run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now - 500 }, 100);

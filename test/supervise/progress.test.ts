@@ -39,6 +39,14 @@ describe("progress of a booting gateway", () => {
     expect(meter.sample(1000, tree(50))).toEqual({ what: "500 ms of CPU time in 1000 ms", since: 0 });
     expect(meter.sample(2000, tree(51))).toBeUndefined();
   });
+
+  it("compares at every probe while the gateway's probes fail (always)", () => {
+    const meter = new ProgressMeter(10, 1010);
+    const tree = (ticks: number) => ({ processes: [proc(10, 1, ticks)], complete: true });
+    meter.sample(0, tree(0));
+    expect(meter.sample(500, tree(25), true)).toEqual({ what: "250 ms of CPU time in 500 ms", since: 0 });
+    expect(meter.sample(1000, tree(50), true)).toEqual({ what: "250 ms of CPU time in 500 ms", since: 500 });
+  });
 });
 
 describe("resources PID 1 can run short of", () => {
