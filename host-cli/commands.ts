@@ -2,7 +2,7 @@
 // then asks through the engine's CLI and turns the answer into output and one exit status
 // (docs/sandboxctl.md); `status` lives in status.ts, since it may ask many containers.
 import type { Command, OutputMode } from "./command-line.js";
-import { engineSpawnMessage, execArgs, logsArgs, runsSupervisor, startEngine } from "./engine.js";
+import { engineSpawnMessage, execArgs, logsArgs, mayBecomeSupervisor, runsSupervisor, startEngine } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import type { HeldLock } from "./host-lock.js";
 import { outcomeOf } from "./relay.js";
@@ -193,8 +193,9 @@ async function token(ctx: Context, cmd: Extract<Command, { command: "token" }>):
   const found = await findContainer(ctx, container, deadline);
   if (found.kind === "interrupted") return interruptedStatus(found.signal);
   if (found.kind === "failure") return fail(found);
-  // Only the supervisor writes the token: another PID 1 never will, so there is nothing to wait for.
-  if (!runsSupervisor(found.container)) {
+  // Only the supervisor writes the token: a PID 1 that never becomes it never will, so there
+  // is nothing to wait for.
+  if (!mayBecomeSupervisor(found.container)) {
     return fail(failure(EXIT.unavailable, "unavailable", `container ${container} does not run the supervisor as PID 1 (it runs ${found.container.path}): it has no gateway token`));
   }
   let waited: "missing" | "stale" | undefined;

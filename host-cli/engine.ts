@@ -162,9 +162,9 @@ export function psArgs(filters: readonly string[]): string[] {
  * recorded the executable and the user when it created the container; nothing inside the
  * container can change them.
  */
-const INSPECT_FIELDS = ["id", "status", "name", "user", "path", "health"] as const;
+const INSPECT_FIELDS = ["id", "status", "name", "user", "path", "health", "args"] as const;
 // The id and the state are plain words; podman 4.3 cannot apply `json` to .Id.
-const INSPECT_FORMAT = ["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}"].join("\t");
+const INSPECT_FORMAT = ["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}"].join("\t");
 
 export function inspectArgs(containers: readonly string[]): string[] {
   return ["inspect", "--type", "container", "--format", INSPECT_FORMAT, ...containers];
@@ -280,6 +280,8 @@ export interface Inspected {
   name: string;
   /** The executable the engine started as PID 1. */
   path: string;
+  /** Its arguments. */
+  args: string[];
   /** The user the container runs as (`--user`), "" for the image's default. */
   user: string;
   /** The engine's last health check, when the container has one that ran. */
@@ -305,9 +307,10 @@ export function parseInspectLine(line: string): Inspected | undefined {
   } catch {
     return undefined;
   }
-  const [id, status, name, user, path, health] = values;
+  const [id, status, name, user, path, health, args] = values;
   if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id) || typeof status !== "string" || typeof name !== "string" || typeof path !== "string") return undefined;
-  return { id, status, name: name.replace(/^\//, ""), path, user: typeof user === "string" ? user : "", lastCheck: lastCheckOf(health) };
+  const argList = Array.isArray(args) ? args.filter((a): a is string => typeof a === "string") : [];
+  return { id, status, name: name.replace(/^\//, ""), path, args: argList, user: typeof user === "string" ? user : "", lastCheck: lastCheckOf(health) };
 }
 
 /** Pure: the newest entry of the engine's health log, if it has a usable one. */
@@ -324,6 +327,15 @@ function lastCheckOf(health: unknown): HealthCheck | null {
 /** Pure: does the engine say PID 1 of this container is the supervisor? */
 export function runsSupervisor(container: Inspected): boolean {
   return container.path === SUPERVISOR_PATH;
+}
+
+/**
+ * Pure: may PID 1 become the supervisor? Either it is, or it names it in its arguments: a
+ * wrapper (`sh -c '...; exec /usr/local/bin/supervisor boot'`) becomes it by exec. A PID 1
+ * that does neither never writes a token.
+ */
+export function mayBecomeSupervisor(container: Inspected): boolean {
+  return runsSupervisor(container) || container.args.some((arg) => arg.includes(SUPERVISOR_PATH));
 }
 
 export type ContainerState =

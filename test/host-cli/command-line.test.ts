@@ -12,6 +12,7 @@ import {
   execUser,
   inspectArgs,
   logsArgs,
+  mayBecomeSupervisor,
   parseInspect,
   parseInspectLine,
   psArgs,
@@ -312,14 +313,14 @@ describe("engines", () => {
     expect(psArgs(["label=a=b", "name=x"])).toEqual(["ps", "--quiet", "--no-trunc", "--filter", "label=a=b", "--filter", "name=x"]);
     const format = inspectArgs(["x"]);
     expect(format.slice(0, 4)).toEqual(["inspect", "--type", "container", "--format"]);
-    expect(format[4]!.split("\t")).toEqual(["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}"]);
+    expect(format[4]!.split("\t")).toEqual(["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}"]);
   });
 
   it("reads inspect: running, stopped, missing, engine errors, and who PID 1 is", () => {
     const ok = (stdout: string) => ({ status: 0, stdout, timedOut: false });
     const line = (fields: Record<string, unknown>) =>
-      `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
-    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, lastCheck: null };
+      `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, args: ["boot"], ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
+    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, args: ["boot"], lastCheck: null };
     expect(parseInspect("docker", ok(line({})), [])).toEqual({ kind: "running", container: supervised });
     // podman names have no leading slash.
     expect(parseInspect("podman", ok(line({ name: "sb" })), [])).toEqual({ kind: "running", container: supervised });
@@ -335,6 +336,11 @@ describe("engines", () => {
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);
+    // A wrapper that execs the supervisor will write a token; one that never names it will not.
+    const wrapper = parseInspectLine(line({ path: "/bin/sh", args: ["-c", "seed-entropy; exec /usr/local/bin/supervisor boot"] }))!;
+    expect([runsSupervisor(wrapper), mayBecomeSupervisor(wrapper)]).toEqual([false, true]);
+    expect(mayBecomeSupervisor(parseInspectLine(line({ path: "/bin/sleep", args: ["infinity"] }))!)).toBe(false);
+    expect(mayBecomeSupervisor(parseInspectLine(line({ path: "/bin/sleep", args: null }))!)).toBe(false);
     const failed = { status: 1, stdout: "[]\n", timedOut: false };
     expect(parseInspect("docker", failed, ["Error: No such container: x"])).toEqual({ kind: "missing" });
     expect(parseInspect("docker", failed, ["Error response from daemon: No such container: x"])).toEqual({ kind: "missing" });
