@@ -142,7 +142,7 @@ docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || die "base image $BASE_IMAG
 LABEL_KEY=org.sandbox-supervisor.openclaw-inputs
 INPUTS=$({
   echo "$(docker image inspect --format '{{.Id}}' "$BASE_IMAGE") $ARCH node-$NODE_VERSION"
-  cd "$SRC" && sha256sum Dockerfile openclaw openclaw.json openclaw-state.sh supervisor-config.json check-native.cjs \
+  cd "$SRC" && sha256sum Dockerfile openclaw openclaw.json openclaw-state.sh supervisor-config.json check-native.cjs warm-compile-cache.sh \
     package.json package-lock.json
 } | sha256sum | cut -c1-16)
 if [ "$(docker image inspect --format "{{ index .Config.Labels \"$LABEL_KEY\" }}" "$TAG" 2>/dev/null)" = "$INPUTS" ]; then
@@ -159,11 +159,11 @@ APP=$(install_openclaw "$HOST_NODE")
 CTX=$(mktemp -d "$CACHE/ctx-$ARCH.XXXXXX")
 trap 'rm -rf "$CTX" "$CTX.log"' EXIT
 cp "$SRC/Dockerfile" "$SRC/openclaw" "$SRC/openclaw.json" "$SRC/openclaw-state.sh" "$SRC/supervisor-config.json" \
-  "$SRC/check-native.cjs" "$CTX/"
+  "$SRC/check-native.cjs" "$SRC/warm-compile-cache.sh" "$CTX/"
 cp -al "$TARGET_NODE/bin/node" "$CTX/node"
 mkdir "$CTX/app"
 cp -al "$APP/package.json" "$APP/package-lock.json" "$APP/node_modules" "$CTX/app/"
-chmod 0755 "$CTX/openclaw"
+chmod 0755 "$CTX/openclaw" "$CTX/warm-compile-cache.sh"
 chmod 0644 "$CTX/openclaw.json" "$CTX/openclaw-state.sh" "$CTX/supervisor-config.json" "$CTX/check-native.cjs"
 
 OLD_ID=$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)
