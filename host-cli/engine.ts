@@ -97,6 +97,14 @@ export function chooseEngine(
   return { ok: true, engine: ENGINES.find(onPath) ?? "docker" };
 }
 
+/**
+ * Pure: a hint written for Docker (`docker exec --user root ...`, by the supervisor, which
+ * cannot know the engine) in the words of the engine in use.
+ */
+export function inEngineTerms(engine: EngineName, text: string): string {
+  return engine === "docker" ? text : text.replace(/\bdocker (exec|run|logs|restart|start|stop|kill)\b/g, `${engine} $1`);
+}
+
 /** Pure: the engine CLI's environment, from the host's. */
 export function engineCliEnv(engine: EngineName, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept: NodeJS.ProcessEnv = {};

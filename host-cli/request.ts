@@ -3,7 +3,7 @@
 // supervisor inside (exec), and turn what came back into output and one exit status
 // (docs/sandboxctl.md). Each step returns a failure instead of printing it, so a command
 // about one container prints it as a line and `status` of many puts it in a table row.
-import { engineSpawnMessage, execArgs, execUser, inspectContainer, startEngine, SUPERVISOR_PATH, type EngineName, type EngineResult, type Inspected, type RunningEngine } from "./engine.js";
+import { ENGINE_VARIABLE, engineSpawnMessage, execArgs, execUser, inEngineTerms, inspectContainer, startEngine, SUPERVISOR_PATH, type EngineName, type EngineResult, type Inspected, type RunningEngine } from "./engine.js";
 import type { OutputMode } from "./command-line.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { acquireHostLock, DEFAULT_LOCK, HostLockError, lockDirectory, type HeldLock, type LockTuning } from "./host-lock.js";
@@ -19,6 +19,8 @@ export interface Context {
   abort: AbortSignal;
   env: NodeJS.ProcessEnv;
   lock?: LockTuning;
+  /** The other engine on PATH, when the engine was chosen by default (no flag, no variable). */
+  alternative?: EngineName;
 }
 
 /** inspect, kill and ps answer at once from a responsive engine. */
@@ -41,8 +43,9 @@ export function failure(exit: number, layer: string, message: string): Failure {
 
 /** The one line of a failure: text on stderr, or with --json the JSON object on stdout. */
 export function report(ctx: Context, mode: OutputMode, f: Failure): number {
-  if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: false, layer: f.layer, message: f.message })}\n`);
-  else ctx.stderr.write(`sandboxctl: ${f.message}\n`);
+  const message = inEngineTerms(ctx.engine, f.message);
+  if (mode === "json") ctx.stdout.write(`${JSON.stringify({ ok: false, layer: f.layer, message })}\n`);
+  else ctx.stderr.write(`sandboxctl: ${message}\n`);
   return f.exit;
 }
 
@@ -85,10 +88,18 @@ export async function findContainer(ctx: Context, container: string, deadline: n
       if (anyState) return { kind: "found", container: state.container };
       return failure(EXIT.notRunning, "not running", `container ${container} is not running (${state.container.status})`);
     case "missing":
-      return failure(EXIT.notRunning, "not running", `container ${container} is not running (no such container)`);
+      return failure(EXIT.notRunning, "not running", `container ${container} is not running (no such container${await otherEngineHint(ctx, container)})`);
     case "error":
       return failure(EXIT.unavailable, "unavailable", `${ctx.engine}: ${state.message}`);
   }
+}
+
+/** A container the default engine does not know may be the other engine's: say so, and how. */
+async function otherEngineHint(ctx: Context, container: string): Promise<string> {
+  if (ctx.alternative === undefined) return "";
+  const other = await inspectContainer(ctx.alternative, container, Date.now() + ENGINE_QUERY_MS);
+  if (other.kind !== "running" && other.kind !== "stopped") return "";
+  return ` in ${ctx.engine}; ${ctx.alternative} has one by that name: add --engine ${ctx.alternative}, or set ${ENGINE_VARIABLE}=${ctx.alternative}`;
 }
 
 /** After an exec that gave no answer: a container that stopped meanwhile is exit 3, not 4. */
@@ -193,7 +204,7 @@ export function answerObject(answered: Answered, container: string): { kind: "ob
 /** The supervisor answered in text: its stdout, then anything else it said on stderr. */
 export function relayText(ctx: Context, answered: Pick<Answered, "exit" | "stdout" | "held">): number {
   ctx.stdout.write(answered.stdout);
-  for (const line of answered.held) ctx.stderr.write(`${line}\n`);
+  for (const line of answered.held) ctx.stderr.write(`${inEngineTerms(ctx.engine, line)}\n`);
   return answered.exit;
 }
 
@@ -208,10 +219,11 @@ export function relayJson(ctx: Context, name: string, mode: OutputMode, answered
   const object = answer.value;
   if (mode === "json") {
     // Appended, so the report's own keys keep their order (and `{"state":...` its start).
-    ctx.stdout.write(`${JSON.stringify(object.ok === undefined ? { ...object, ok: true } : object)}\n`);
+    const message = typeof object.message === "string" ? { message: inEngineTerms(ctx.engine, object.message) } : {};
+    ctx.stdout.write(`${JSON.stringify(object.ok === undefined ? { ...object, ...message, ok: true } : { ...object, ...message })}\n`);
     return answered.exit;
   }
   const failed = jsonFailure(object);
-  if (failed) ctx.stderr.write(`sandboxctl: ${name} failed (${failed.layer}): ${singleLine(failed.message)}\n`);
+  if (failed) ctx.stderr.write(`sandboxctl: ${name} failed (${failed.layer}): ${inEngineTerms(ctx.engine, singleLine(failed.message))}\n`);
   return answered.exit;
 }

@@ -7,7 +7,7 @@ import { delimiter, join, resolve } from "node:path";
 import { render } from "../supervisor/shared/command-line.js";
 import { parseCommandLine, sandboxctlProgram } from "./command-line.js";
 import { runCommand } from "./commands.js";
-import { chooseEngine, engineCliEnv, type EngineName } from "./engine.js";
+import { chooseEngine, ENGINE_VARIABLE, engineCliEnv, ENGINES, type EngineName } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { fdOutput } from "../supervisor/shared/output.js";
 import { errorMessage } from "../supervisor/shared/errors.js";
@@ -68,7 +68,10 @@ async function main(argv: readonly string[]): Promise<number> {
       controller.abort(signal);
     });
   }
-  return runCommand({ engine: engine.engine, stdout, stderr, abort: controller.signal, env: process.env }, parsed.command);
+  // Chosen by default: a container the engine does not know may be the other one's.
+  const byDefault = parsed.engine === undefined && (process.env[ENGINE_VARIABLE] ?? "") === "";
+  const alternative = byDefault ? ENGINES.find((other) => other !== engine.engine && onPath(other)) : undefined;
+  return runCommand({ engine: engine.engine, stdout, stderr, abort: controller.signal, env: process.env, alternative }, parsed.command);
 }
 
 main(process.argv.slice(2)).then(

@@ -10,6 +10,7 @@ import {
   engineCliEnv,
   execArgs,
   execUser,
+  inEngineTerms,
   inspectArgs,
   logsArgs,
   mayBecomeSupervisor,
@@ -336,6 +337,11 @@ describe("engines", () => {
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);
+    // The supervisor's hints are written for Docker; relayed in the words of the engine in use.
+    const hint = "permission denied on /run/supervisor/control.sock (ask as its owner: docker exec --user root ..., or ...)";
+    expect(inEngineTerms("docker", hint)).toBe(hint);
+    expect(inEngineTerms("podman", hint)).toBe(hint.replace("docker exec", "podman exec"));
+    expect(inEngineTerms("podman", "mount a tmpfs (docker run --tmpfs /tmp); dockerd exec")).toBe("mount a tmpfs (podman run --tmpfs /tmp); dockerd exec");
     // A wrapper that execs the supervisor will write a token; one that never names it will not.
     const wrapper = parseInspectLine(line({ path: "/bin/sh", args: ["-c", "seed-entropy; exec /usr/local/bin/supervisor boot"] }))!;
     expect([runsSupervisor(wrapper), mayBecomeSupervisor(wrapper)]).toEqual([false, true]);

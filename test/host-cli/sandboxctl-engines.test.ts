@@ -232,6 +232,17 @@ for (const { name, skip } of ENGINES) {
       expect(table.stdout).toMatch(new RegExp(`^${container} +healthy `, "m"));
     });
 
+    it.runIf(name === "podman")("under the default engine (docker), names a Podman container and the way to reach it", async () => {
+      const other = await plain();
+      const result = await startSandboxctl(["status", other], { SANDBOXCTL_ENGINE: "" }).done;
+      expect([result.code, result.stderr]).toEqual([
+        3,
+        `sandboxctl: container ${other} is not running (no such container in docker; podman has one by that name: add --engine podman, or set SANDBOXCTL_ENGINE=podman)\n`,
+      ]);
+      const gone = await startSandboxctl(["status", `${other}-gone`], { SANDBOXCTL_ENGINE: "" }).done;
+      expect([gone.code, gone.stderr]).toEqual([3, `sandboxctl: container ${other}-gone is not running (no such container)\n`]);
+    });
+
     it("token answers at once, exit 4, for a container whose PID 1 is not the supervisor", async () => {
       const other = await plain();
       const started = Date.now();
