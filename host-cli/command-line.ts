@@ -32,7 +32,7 @@ export type Command =
   | Request<"health">
   | Request<"check">
   | { command: "token"; container: string; timeoutSeconds: number }
-  | { command: "logs"; container: string; since: string | undefined; tail: string | undefined; timestamps: boolean; follow: boolean }
+  | { command: "logs"; targets: StatusTargets; since: string | undefined; tail: string | undefined; timestamps: boolean; follow: boolean }
   | { command: "signal"; container: string; signal: RelayedSignal; timeoutSeconds: number; output: OutputMode }
   | { command: "fleet"; verb: "restart" | "start" | "stop" | "check"; targets: StatusTargets; timeoutSeconds: number; output: OutputMode; parallel: number };
 
@@ -148,17 +148,22 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
   },
   {
     name: "logs",
-    summary: "print the container's log",
-    synopsis: ["logs CONTAINER [--since TIME] [-n N] [-t] [-f]"],
-    description: "Print the log of CONTAINER (the supervisor's and the gateway's output): engine logs.",
+    summary: "print the container's log; of several, each line named",
+    synopsis: ["logs CONTAINER... [--since TIME] [-n N] [-t] [-f]", "logs --all [--filter FILTER]... [--since TIME] [-n N] [-t] [-f]"],
+    description:
+      "Print the log of CONTAINER (the supervisor's and the gateway's output): engine logs.\n" +
+      "Of several containers, or --all, each line starts with 'CONTAINER: ': one container after\n" +
+      "the other, or with --follow all at once as the lines come.",
     options: [
+      FLEET_OPTIONS[0]!,
+      FLEET_OPTIONS[1]!,
       { name: "since", value: "TIME", help: "only lines since TIME: a timestamp (2025-01-02T15:04:05) or\nrelative (10m, 1h30m)" },
       { name: "tail", short: "n", value: "N", help: "only the last N lines (N: a whole number, or all)" },
       { name: "timestamps", short: "t", help: "prefix each line with the time it was written" },
       { name: "follow", short: "f", help: "keep printing new lines until interrupted" },
     ],
-    args: [CONTAINER],
-    footer: `Exit status: 0; 1 the engine's logs failed; 2 usage error; 3 no such container;\n4 no engine command; 128+N interrupted by signal N.${pageOf(docsDir, "sandboxctl-logs.md")}`,
+    args: [MANY],
+    footer: `Exit status: 0; 1 the engine's logs failed; 2 usage error; 3 no such container;\n4 no engine command; 128+N interrupted by signal N. Of several: 0 if every log was\nprinted, else the status of the first that was not.${pageOf(docsDir, "sandboxctl-logs.md")}`,
   },
   {
     name: "token",
@@ -281,7 +286,7 @@ function commandOf(command: CommandName, options: OptionValues, args: readonly s
     case "status":
       return statusCommand(options, args, json, timeoutSeconds);
     case "logs":
-      return logsCommand(options, container);
+      return logsCommand(options, args);
     case "signal": {
       const signal = parseSignal(args[1]!);
       if (!signal.ok) return signal.message;
@@ -292,38 +297,38 @@ function commandOf(command: CommandName, options: OptionValues, args: readonly s
 
 /** restart, start, stop, check: of one container as ever, or of several (or --all) as a fleet. */
 function manyCommand(command: "restart" | "start" | "stop" | "check", options: OptionValues, args: readonly string[], timeoutSeconds: number): Command | string {
-  const filters = Array.isArray(options.filter) ? options.filter : [];
   const parallel = parseParallel(options.parallel);
   if (typeof parallel === "string") return parallel;
   const output = outputOf(options);
-  if (options.all === true) {
-    if (args.length > 0) return `--all and a container name ('${args[0]!}') exclude each other, expected one of them`;
-    const bad = filters.find((f) => !FILTER.test(f));
-    if (bad !== undefined) return `--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`;
-    return { command: "fleet", verb: command, targets: { kind: "all", filters }, timeoutSeconds, output, parallel };
-  }
-  if (filters.length > 0) return `--filter goes with --all, expected ${command} --all --filter FILTER`;
-  if (args.length === 0) return "missing CONTAINER, expected a container name or id, or --all";
-  if (args.length === 1) return { command, container: args[0]!, timeoutSeconds, output };
-  return { command: "fleet", verb: command, targets: { kind: "named", containers: [...args] }, timeoutSeconds, output, parallel };
+  const targets = targetsOf(command, options, args);
+  if (typeof targets === "string") return targets;
+  if (targets.kind === "named" && targets.containers.length === 1) return { command, container: targets.containers[0]!, timeoutSeconds, output };
+  return { command: "fleet", verb: command, targets, timeoutSeconds, output, parallel };
 }
 
 function statusCommand(options: OptionValues, args: readonly string[], json: boolean, timeoutSeconds: number): Command | string {
-  const filters = Array.isArray(options.filter) ? options.filter : [];
   const output = json ? "json" : "text";
   const parallel = parseParallel(options.parallel);
   if (typeof parallel === "string") return parallel;
   const full = options.full === true;
+  const targets = targetsOf("status", options, args);
+  if (typeof targets === "string") return targets;
+  if (full && targets.kind === "named") return "--full goes with --all (a named container is always asked), expected status --all --full";
+  return { command: "status", targets, timeoutSeconds, output, full, parallel };
+}
+
+/** Named containers, or --all with its filters; a string is the usage error. */
+function targetsOf(command: string, options: OptionValues, args: readonly string[]): StatusTargets | string {
+  const filters = Array.isArray(options.filter) ? options.filter : [];
   if (options.all === true) {
     if (args.length > 0) return `--all and a container name ('${args[0]!}') exclude each other, expected one of them`;
     const bad = filters.find((f) => !FILTER.test(f));
     if (bad !== undefined) return `--filter '${bad}': expected KEY=VALUE, e.g. label=sandbox`;
-    return { command: "status", targets: { kind: "all", filters }, timeoutSeconds, output, full, parallel };
+    return { kind: "all", filters };
   }
-  if (filters.length > 0) return "--filter goes with --all, expected status --all --filter FILTER";
-  if (full) return "--full goes with --all (a named container is always asked), expected status --all --full";
+  if (filters.length > 0) return `--filter goes with --all, expected ${command} --all --filter FILTER`;
   if (args.length === 0) return "missing CONTAINER, expected a container name or id, or --all";
-  return { command: "status", targets: { kind: "named", containers: [...args] }, timeoutSeconds, output, full, parallel };
+  return { kind: "named", containers: [...args] };
 }
 
 /** How many containers are asked at once by default: quick, and light on a small host. */
@@ -335,15 +340,17 @@ function parseParallel(value: unknown): number | string {
   return typeof value === "string" && /^[0-9]+$/.test(value) && n >= 1 && n <= 64 ? n : `--parallel '${String(value)}': expected a whole number from 1 to 64`;
 }
 
-function logsCommand(options: OptionValues, container: string): Command | string {
+function logsCommand(options: OptionValues, args: readonly string[]): Command | string {
   const { tail, since } = options;
+  const targets = targetsOf("logs", options, args);
+  if (typeof targets === "string") return targets;
   if (typeof tail === "string" && !/^(\d{1,9}|all)$/.test(tail)) return `--tail '${tail}': expected a whole number of lines or 'all'`;
   if (typeof since === "string" && !SINCE.test(since)) {
     return `--since '${since}': expected a duration (10m, 1h30m, 90s), a Unix time, or a date or time (2025-01-02T15:04:05Z)`;
   }
   return {
     command: "logs",
-    container,
+    targets,
     since: typeof since === "string" ? since : undefined,
     tail: typeof tail === "string" ? tail : undefined,
     timestamps: options.timestamps === true,

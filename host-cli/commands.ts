@@ -24,7 +24,7 @@ import {
   type Found,
   type Interrupted,
 } from "./request.js";
-import { runFleet } from "./fleet.js";
+import { runFleet, runFleetLogs } from "./fleet.js";
 import { status } from "./status.js";
 import { MAX_TOKEN_FILE_BYTES, TOKEN_FILE, TOKEN_MISSING, TOKEN_STALE } from "./token.js";
 import { parseTokenFile } from "../supervisor/shared/token-file.js";
@@ -281,11 +281,24 @@ async function readTokenOnce(ctx: Context, id: string, container: string, deadli
 }
 
 async function logs(ctx: Context, cmd: Extract<Command, { command: "logs" }>): Promise<number> {
-  const { container } = cmd;
+  const { targets } = cmd;
+  if (targets.kind === "named" && targets.containers.length === 1) return logsOf(ctx, cmd, targets.containers[0]!, "inherit");
+  return runFleetLogs(ctx, cmd, (prefixed, container) => logsOf(prefixed, cmd, container, "lines"));
+}
+
+/**
+ * One container's log: straight through to the terminal (one container), or line by line
+ * into ctx's outputs (several, each line named there).
+ */
+async function logsOf(ctx: Context, cmd: Extract<Command, { command: "logs" }>, container: string, how: "inherit" | "lines"): Promise<number> {
   const found = await findContainer(ctx, container, Date.now() + ENGINE_QUERY_MS, true);
   if (found.kind === "interrupted") return interruptedStatus(found.signal);
   if (found.kind === "failure") return report(ctx, "text", found);
-  const raced = await raceInterrupt(startEngine(ctx.engine, logsArgs(ctx.engine, found.container.id, cmd), { inherit: true }), ctx.abort, "end");
+  const options =
+    how === "inherit"
+      ? { inherit: true }
+      : { onStdoutLine: (line: string) => ctx.stdout.write(`${line}\n`), onStderrLine: (line: string) => ctx.stderr.write(`${line}\n`) };
+  const raced = await raceInterrupt(startEngine(ctx.engine, logsArgs(ctx.engine, found.container.id, cmd), options), ctx.abort, "end");
   if (raced.kind === "interrupted") return interruptedStatus(raced.signal);
   const result = raced.result;
   if (result.spawnError) return report(ctx, "text", failure(EXIT.unavailable, "unavailable", engineSpawnMessage(ctx.engine, result.spawnError)));

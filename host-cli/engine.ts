@@ -195,6 +195,8 @@ export interface EngineRunOptions {
   onStderrLine?: (line: string) => void;
   /** Stop collecting stdout beyond this many characters. */
   maxStdoutChars?: number;
+  /** Each line of stdout as it comes, instead of collecting it. */
+  onStdoutLine?: (line: string) => void;
   /**
    * Let the CLI write straight to sandboxctl's stdout and stderr, in sandboxctl's process
    * group (logs: a Ctrl-C at the terminal ends both). Nothing is collected.
@@ -243,8 +245,10 @@ export function startEngine(engine: EngineName, args: readonly string[], options
     let spawnError: NodeJS.ErrnoException | undefined;
     const max = options.maxStdoutChars ?? 1024 * 1024;
     const err = lineSplitter((line) => options.onStderrLine?.(line));
+    const out = options.onStdoutLine === undefined ? undefined : lineSplitter(options.onStdoutLine);
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      if (stdout.length < max) stdout += chunk.slice(0, max - stdout.length);
+      if (out !== undefined) out.push(chunk);
+      else if (stdout.length < max) stdout += chunk.slice(0, max - stdout.length);
     });
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     const timer =
@@ -259,6 +263,7 @@ export function startEngine(engine: EngineName, args: readonly string[], options
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      out?.end();
       err.end();
       resolve({ status: spawnError ? null : status, stdout, spawnError, timedOut });
     };

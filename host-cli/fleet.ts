@@ -1,10 +1,10 @@
-// restart, start, stop and check of several sandboxes at once: the ones named, or (--all)
+// restart, start, stop, check and logs of several sandboxes at once: the ones named, or (--all)
 // every running container whose PID 1 is the supervisor, narrowed by --filter. Each one is
 // the single-container command, as it would run alone (its own host lock, its own timeout),
 // at most --parallel at a time. Every line it prints names its container; a container never
 // asked because sandboxctl was interrupted first is "not asked", apart from one that gave
 // no answer.
-import type { Command, OutputMode } from "./command-line.js";
+import type { Command, OutputMode, StatusTargets } from "./command-line.js";
 import { listSupervised } from "./engine.js";
 import { EXIT, interruptedStatus } from "./exit.js";
 import { inPool } from "./pool.js";
@@ -46,7 +46,7 @@ function captured(): Output & { text: string } {
 }
 
 export async function runFleet(ctx: Context, cmd: FleetCommand, single: Single): Promise<number> {
-  const names = await targetNames(ctx, cmd);
+  const names = await targetNames(ctx, cmd.targets, cmd.output);
   if (typeof names === "number") return names;
   const outcomes = await inPool(names, cmd.parallel, async (container): Promise<Outcome> => {
     if (ctx.abort.aborted) return { container, exit: interruptedStatus(reasonOf(ctx.abort)), answer: notAsked(container) };
@@ -64,12 +64,36 @@ function notAsked(container: string): Record<string, unknown> {
   return { ok: false, container, layer: "not asked", message: "sandboxctl was interrupted before it asked this container" };
 }
 
-async function targetNames(ctx: Context, cmd: FleetCommand): Promise<string[] | number> {
-  if (cmd.targets.kind === "named") return cmd.targets.containers;
-  const listed = await listSupervised(ctx.engine, cmd.targets.filters, Date.now() + ENGINE_QUERY_MS);
+async function targetNames(ctx: Context, targets: StatusTargets, output: OutputMode): Promise<string[] | number> {
+  if (targets.kind === "named") return targets.containers;
+  const listed = await listSupervised(ctx.engine, targets.filters, Date.now() + ENGINE_QUERY_MS);
   if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));
-  if (!listed.ok) return report(ctx, cmd.output, failure(EXIT.unavailable, "unavailable", listed.message));
+  if (!listed.ok) return report(ctx, output, failure(EXIT.unavailable, "unavailable", listed.message));
   return listed.containers.map((c) => c.name);
+}
+
+/**
+ * The logs of several containers, every line named: one log after the other, each whole;
+ * with --follow all at once, as the lines come, until interrupted.
+ */
+export async function runFleetLogs(
+  ctx: Context,
+  cmd: Extract<Command, { command: "logs" }>,
+  single: (ctx: Context, container: string) => Promise<number>,
+): Promise<number> {
+  const names = await targetNames(ctx, cmd.targets, "text");
+  if (typeof names === "number") return names;
+  const exits = await inPool(names, cmd.follow ? Math.max(1, names.length) : 1, async (container): Promise<number> => {
+    if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));
+    const stdout = prefixedOutput(ctx.stdout, `${container}: `);
+    const stderr = prefixedOutput(ctx.stderr, `${container}: `);
+    const exit = await single({ ...ctx, stdout, stderr }, container);
+    stdout.flush();
+    stderr.flush();
+    return exit;
+  });
+  if (names.length === 0) ctx.stderr.write("logs: no running sandbox matched\n");
+  return exits.find((exit) => exit !== EXIT.ok) ?? EXIT.ok;
 }
 
 async function askForText(ctx: Context, cmd: FleetCommand, single: Single, container: string): Promise<Outcome> {

@@ -61,8 +61,13 @@ describe("command line", () => {
     expect(parseCommandLine(["health", "ctr", "--json"])).toMatchObject({ command: { command: "health", output: "json" } });
     expect(parseCommandLine(["token", "ctr", "--timeout", "5"])).toMatchObject({ command: { command: "token", timeoutSeconds: 5 } });
     expect(parseCommandLine(["logs", "ctr", "-f", "--tail", "10"])).toMatchObject({
-      command: { command: "logs", tail: "10", follow: true, timestamps: false, since: undefined },
+      command: { command: "logs", targets: { kind: "named", containers: ["ctr"] }, tail: "10", follow: true, timestamps: false, since: undefined },
     });
+    expect(parseCommandLine(["logs", "a", "b", "-n", "3"])).toMatchObject({ command: { command: "logs", targets: { kind: "named", containers: ["a", "b"] }, tail: "3" } });
+    expect(parseCommandLine(["logs", "--all", "--filter", "label=team=a", "-f"])).toMatchObject({
+      command: { command: "logs", targets: { kind: "all", filters: ["label=team=a"] }, follow: true },
+    });
+    expect(usage(parseCommandLine(["logs", "a", "--filter", "label=x=y"]))).toBe("logs: --filter goes with --all, expected logs --all --filter FILTER");
     expect(parseCommandLine(["logs", "ctr", "-tn", "5", "--since", "10m"])).toMatchObject({
       command: { command: "logs", tail: "5", timestamps: true, follow: false, since: "10m" },
     });
@@ -153,7 +158,7 @@ describe("command line", () => {
   it("refuses missing or extra arguments, and points at the command's help", () => {
     expect(usage(parseCommandLine([]))).toBe("missing command, expected one of restart, start, stop, status, health, check, logs, token, signal, help, version");
     for (const command of ["restart", "start", "stop", "check", "health", "logs", "token", "signal"]) {
-      const many = ["restart", "start", "stop", "check"].includes(command) ? ", or --all" : "";
+      const many = ["restart", "start", "stop", "check", "logs"].includes(command) ? ", or --all" : "";
       expect(usage(parseCommandLine([command])), command).toBe(`${command}: missing CONTAINER, expected a container name or id${many}`);
       expect(printed(command)[2], command).toContain(`Try 'sandboxctl ${command} --help'.`);
     }

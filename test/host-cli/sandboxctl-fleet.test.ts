@@ -3,7 +3,7 @@
 // of names answers --json with an array; status --all takes a recent health check instead
 // of an exec, and --full asks every supervisor. Real containers of the test image.
 // Build first: node build.mjs (the image) and node build.mjs --bundle-only (the bundle).
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,12 +21,13 @@ const xdg = join(scratch, "xdg");
 mkdirSync(xdg, { mode: 0o700 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function sandboxctl(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function sandboxctl(args: readonly string[], onStarted?: (child: ChildProcess) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [SANDBOXCTL, "--engine", "docker", ...args], { env: { ...process.env, XDG_RUNTIME_DIR: xdg }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  onStarted?.(child);
   return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
 }
 
@@ -85,4 +86,35 @@ describe.skipIf(!dockerAvailable())("sandboxctl on a fleet", () => {
       expect(row).toMatchObject({ ok: true, state: "healthy", mode: "root" });
     }
   }, 120_000);
+
+  it("logs of several containers, or --all --filter, names every line; a missing one is exit 3 and named; --follow of two until Ctrl-C", async () => {
+    const label = `ssv-fleet-logs=${process.pid}-${Date.now()}`;
+    const names = (await Promise.all([1, 2].map(() => bootGateway(track, image(), ["--label", label])))).sort();
+    for (const name of names) await waitForHealthy(name, status);
+    const listening = (out: string, name: string) => out.split("\n").filter((l) => l.startsWith(`${name}: `) && l.includes("listening on")).length;
+
+    const listed = await sandboxctl(["logs", ...names, "no-such-sandbox-y"]);
+    expect(listed.code).toBe(3);
+    for (const name of names) expect(listening(listed.stdout, name), listed.stdout).toBe(1);
+    expect(listed.stderr).toContain("no-such-sandbox-y: sandboxctl: container no-such-sandbox-y is not running (no such container)\n");
+    // One log after the other, each whole: every line of the first before any of the second.
+    const order = listed.stdout.split("\n").filter((l) => l !== "").map((l) => l.slice(0, l.indexOf(": ")));
+    expect(order.lastIndexOf(names[0]!)).toBeLessThan(order.indexOf(names[1]!));
+    for (const line of `${listed.stdout}${listed.stderr}`.trimEnd().split("\n")) expect([...names, "no-such-sandbox-y"].some((n) => line.startsWith(`${n}: `)), line).toBe(true);
+
+    const all = await sandboxctl(["logs", "--all", "--filter", `label=${label}`, "-n", "all"]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(new Set(all.stdout.trimEnd().split("\n").map((l) => l.slice(0, l.indexOf(": "))))).toEqual(new Set(names));
+
+    // Following both: a restart of each shows up, named, while it runs; Ctrl-C ends it with 130.
+    let follower: ChildProcess | undefined;
+    const followed = sandboxctl(["logs", ...names, "-f", "-n", "0"], (child) => (follower = child));
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const name of names) expect((await exec(name, ["supervisor", "restart"])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    follower!.kill("SIGINT");
+    const ended = await followed;
+    expect(ended.code).toBe(130);
+    for (const name of names) expect(listening(ended.stdout, name), ended.stdout).toBe(1);
+  }, 180_000);
 });
