@@ -2,7 +2,7 @@
 // the supervisor exits right after logging. Text lines keep a stable prefix operators can
 // grep for (`[supervisor]`, `[SECURITY]`); SUPERVISOR_LOG_FORMAT=json makes every line one
 // JSON object with time, level, event and message. The gateway's own output never passes
-// through here.
+// through here (wrapped, it is supervise/gateway-output.ts's).
 import { writeSync } from "node:fs";
 
 export type LogPrefix = "[supervisor]" | "[SECURITY]";
@@ -18,6 +18,8 @@ export interface LogConfig {
   format: LogFormat;
   /** Text format only: an ISO time before each line (JSON lines always carry one). */
   timestamps: boolean;
+  /** JSON format only: the gateway's output wrapped as JSON lines; else it passes through (the default). */
+  gatewayOutput?: "pass" | "wrap";
 }
 
 export interface LogOptions {
@@ -30,7 +32,7 @@ export interface LogOptions {
 }
 
 /** The variables that configure the log; known to settings so they are not called unknown. */
-export const LOG_VARIABLES = ["SUPERVISOR_LOG_LEVEL", "SUPERVISOR_LOG_FORMAT", "SUPERVISOR_LOG_TIMESTAMPS"] as const;
+export const LOG_VARIABLES = ["SUPERVISOR_LOG_LEVEL", "SUPERVISOR_LOG_FORMAT", "SUPERVISOR_LOG_TIMESTAMPS", "SUPERVISOR_LOG_GATEWAY_OUTPUT"] as const;
 
 let config: LogConfig = { threshold: "info", format: "text", timestamps: false };
 
@@ -63,9 +65,21 @@ export function logConfigFrom(env: NodeJS.ProcessEnv, threshold: Level, verbosit
   if (timestamps !== undefined && timestamps !== "" && timestamps !== "0" && timestamps !== "1") {
     throw new LogSettingsError(`SUPERVISOR_LOG_TIMESTAMPS=${JSON.stringify(timestamps)}: expected 1 or 0`);
   }
+  const gatewayOutput = env.SUPERVISOR_LOG_GATEWAY_OUTPUT?.toLowerCase();
+  if (gatewayOutput !== undefined && gatewayOutput !== "" && gatewayOutput !== "pass" && gatewayOutput !== "wrap") {
+    throw new LogSettingsError(`SUPERVISOR_LOG_GATEWAY_OUTPUT=${JSON.stringify(env.SUPERVISOR_LOG_GATEWAY_OUTPUT)}: expected pass or wrap`);
+  }
+  if (gatewayOutput === "wrap" && format !== "json") {
+    throw new LogSettingsError("SUPERVISOR_LOG_GATEWAY_OUTPUT=wrap: expected SUPERVISOR_LOG_FORMAT=json as well (text logs pass the gateway's lines through as they are)");
+  }
   const base = level ? LEVELS.indexOf(level as Level) : LEVELS.indexOf(threshold);
   const index = Math.min(LEVELS.length - 1, Math.max(0, base + verbosity));
-  return { threshold: LEVELS[index]!, format: format === "json" ? "json" : "text", timestamps: timestamps === "1" };
+  return {
+    threshold: LEVELS[index]!,
+    format: format === "json" ? "json" : "text",
+    timestamps: timestamps === "1",
+    gatewayOutput: gatewayOutput === "wrap" ? "wrap" : "pass",
+  };
 }
 
 /** Pure: the line for one event, or undefined when the threshold hides it. */

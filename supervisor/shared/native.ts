@@ -12,8 +12,13 @@ export const INSTALLED_ADDON_DIR = "/usr/local/lib/sandbox-supervisor";
 export interface NativeAddon {
   /** Reaps zombie children of this process except the listed pids; flat [pid, rawStatus, ...]. */
   reapZombies(exclude: Int32Array): number[];
-  /** fork + setpgid + (tcsetpgrp) + execve; throws an Error with .errno if exec fails. */
-  spawnIsolated(file: string, argv: string[], envp: string[], cwd: string, foreground: boolean): number;
+  /**
+   * fork + setpgid + (tcsetpgrp) + execve; throws an Error with .errno if exec fails.
+   * `stdio`: descriptors that become the child's stdout and stderr (else it inherits ours).
+   */
+  spawnIsolated(file: string, argv: string[], envp: string[], cwd: string, foreground: boolean, stdio?: [number, number]): number;
+  /** A close-on-exec pipe, [readFd, writeFd], of 1 MiB where the kernel allows. Throws with .errno. */
+  outputPipe(): [number, number];
   setChildSubreaper(): boolean;
   /**
    * Signals pid only while it is still the process that started at expectedStartTime

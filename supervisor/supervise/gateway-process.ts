@@ -5,11 +5,12 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { removeFileDurable, writeFileAtomic } from "../shared/atomic-write.js";
-import { log } from "../shared/log.js";
+import { log, logConfig } from "../shared/log.js";
 import type { NativeAddon } from "../shared/native.js";
 import type { Launch } from "../init/init-loop.js";
 import type { ExitStatus } from "../init/wait-status.js";
 import type { FailedLayer } from "./control-contract.js";
+import { wrapGatewayOutput, type WrappedOutput } from "./gateway-output.js";
 import { proveIdentity, readIdentity, signalProven, type ProcessIdentity } from "./identity.js";
 import { listenersOn } from "./listener.js";
 import { PortGuard } from "./port-guard.js";
@@ -63,9 +64,12 @@ export class GatewayProcesses {
       return { ok: false, layer: "launch failure", message, resource: `the gateway's port ${this.o.port} (held by uid ${uid})` };
     }
     let pid: number;
+    let wrapped: WrappedOutput | undefined;
     try {
-      pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false);
+      wrapped = logConfig().gatewayOutput === "wrap" ? wrapGatewayOutput(this.o.addon) : undefined;
+      pid = this.o.addon.spawnIsolated(launch.file, launch.argv, launch.envp, launch.cwd, false, wrapped?.stdio);
     } catch (error) {
+      wrapped?.abandon();
       const errno = (error as { errno?: number }).errno;
       const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
       const resource = shortageOf(code);
@@ -73,6 +77,7 @@ export class GatewayProcesses {
       const message = `'${launch.label}' ${what}: ${errorMessage(error)}`;
       return resource === undefined ? { ok: false, layer: "launch failure", message } : { ok: false, layer: "launch failure", message, resource };
     }
+    wrapped?.start(pid);
     // The start time never changes over the process's life (exec included); the uid is the
     // gateway's as soon as setpriv has switched, which proveIdentity waits for.
     const startTime = readIdentity(pid)?.startTime ?? 0;

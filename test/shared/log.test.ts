@@ -43,7 +43,7 @@ describe("events of lines that name none", () => {
 
 describe("log settings", () => {
   it("takes the caller's default and moves it with -v/-q", () => {
-    expect(logConfigFrom({}, "warn")).toEqual({ threshold: "warn", format: "text", timestamps: false });
+    expect(logConfigFrom({}, "warn")).toEqual({ threshold: "warn", format: "text", timestamps: false, gatewayOutput: "pass" });
     expect(logConfigFrom({}, "warn", 1).threshold).toBe("info");
     expect(logConfigFrom({}, "info", -5).threshold).toBe("error");
     expect(logConfigFrom({}, "info", 9).threshold).toBe("debug");
@@ -54,7 +54,17 @@ describe("log settings", () => {
       threshold: "debug",
       format: "json",
       timestamps: true,
+      gatewayOutput: "pass",
     });
+  });
+
+  it("wraps the gateway's output only in JSON logs", () => {
+    expect(logConfigFrom({ SUPERVISOR_LOG_FORMAT: "json", SUPERVISOR_LOG_GATEWAY_OUTPUT: "Wrap" }, "info").gatewayOutput).toBe("wrap");
+    expect(logConfigFrom({ SUPERVISOR_LOG_FORMAT: "json", SUPERVISOR_LOG_GATEWAY_OUTPUT: "pass" }, "info").gatewayOutput).toBe("pass");
+    expect(() => logConfigFrom({ SUPERVISOR_LOG_GATEWAY_OUTPUT: "wrap" }, "info")).toThrow(
+      new LogSettingsError("SUPERVISOR_LOG_GATEWAY_OUTPUT=wrap: expected SUPERVISOR_LOG_FORMAT=json as well (text logs pass the gateway's lines through as they are)"),
+    );
+    expect(() => logConfigFrom({ SUPERVISOR_LOG_FORMAT: "json", SUPERVISOR_LOG_GATEWAY_OUTPUT: "json" }, "info")).toThrow(/SUPERVISOR_LOG_GATEWAY_OUTPUT="json": expected pass or wrap/);
   });
 
   it("takes a level or format in any case", () => {

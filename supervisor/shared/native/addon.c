@@ -3,7 +3,7 @@
 //
 //   reapZombies(exclude: Int32Array) -> number[]         reap.c
 //   setChildSubreaper() -> boolean                       reap.c
-//   spawnIsolated(file, argv[], envp[], cwd, foreground) spawn.c
+//   spawnIsolated(file, argv[], envp[], cwd, foreground[, stdio]), outputPipe() spawn.c
 //   pidfdSignal(pid, expectedStartTime, signal)          pidfd-signal.c
 //   openAt, renameAt, unlinkAt, getInodeFlags, setInodeFlags   fs-at.c
 //   dropCapabilities(capabilityNumbers[])                capability-drop.c
@@ -15,6 +15,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reapZombies", NULL, reap_zombies, NULL, NULL, NULL, napi_default, NULL},
       {"spawnIsolated", NULL, spawn_isolated, NULL, NULL, NULL, napi_default, NULL},
+      {"outputPipe", NULL, output_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
       {"pidfdSignal", NULL, pidfd_signal, NULL, NULL, NULL, napi_default, NULL},
       {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},

@@ -47,6 +47,7 @@ void fix_mmap_threshold(void);
 napi_value reap_zombies(napi_env env, napi_callback_info info);          // reap.c
 napi_value set_child_subreaper(napi_env env, napi_callback_info info);   // reap.c
 napi_value spawn_isolated(napi_env env, napi_callback_info info);        // spawn.c
+napi_value output_pipe(napi_env env, napi_callback_info info);           // spawn.c
 napi_value pidfd_signal(napi_env env, napi_callback_info info);          // pidfd-signal.c
 napi_value open_at(napi_env env, napi_callback_info info);               // fs-at.c
 napi_value rename_at(napi_env env, napi_callback_info info);             // fs-at.c

@@ -1,7 +1,12 @@
-// spawnIsolated(file, argv[], envp[], cwd, foreground) -> pid (throws with .errno): starts
-// a child in its own process group, optionally owning the terminal, which child_process
-// cannot do (its `detached` also makes a new session, and nothing gives the terminal).
-// An exec failure is thrown here rather than reported as an exit 127 later.
+// spawnIsolated(file, argv[], envp[], cwd, foreground[, [outFd, errFd]]) -> pid (throws with
+// .errno): starts a child in its own process group, optionally owning the terminal, which
+// child_process cannot do (its `detached` also makes a new session, and nothing gives the
+// terminal). An exec failure is thrown here rather than reported as an exit 127 later.
+// outFd and errFd, when given, become the child's stdout and stderr (the gateway's output
+// wrapped by PID 1); otherwise it inherits the supervisor's.
+//
+// outputPipe() -> [readFd, writeFd]: a close-on-exec pipe for that, of 1 MiB when the
+// kernel allows, so a burst of output waits in the pipe rather than in the writer.
 #define _GNU_SOURCE
 #include "addon.h"
 
@@ -21,21 +26,38 @@ struct spawn_request {
   char **envp;
   char *cwd;  // "" for the supervisor's own
   bool foreground;
+  int out_fd;  // -1: inherit
+  int err_fd;  // -1: inherit
 };
 
 // false with an exception pending; what was copied before the failure is still in req
 // for free_request.
 static bool read_request(napi_env env, napi_callback_info info, struct spawn_request *req) {
-  size_t argc = 5;
-  napi_value args[5];
+  size_t argc = 6;
+  napi_value args[6];
   CHECK_OR_FALSE(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   if (argc < 5) {
-    napi_throw_type_error(env, NULL, "spawnIsolated(file, argv, envp, cwd, foreground) needs 5 arguments");
+    napi_throw_type_error(env, NULL, "spawnIsolated(file, argv, envp, cwd, foreground[, stdio]) needs 5 arguments");
     return false;
   }
   bool foreground = false;
   CHECK_OR_FALSE(napi_get_value_bool(env, args[4], &foreground));
   req->foreground = foreground;
+  req->out_fd = -1;
+  req->err_fd = -1;
+  napi_valuetype stdio_type = napi_undefined;
+  if (argc >= 6) CHECK_OR_FALSE(napi_typeof(env, args[5], &stdio_type));
+  if (stdio_type != napi_undefined) {
+    napi_value out, err;
+    bool is_array = false;
+    CHECK_OR_FALSE(napi_is_array(env, args[5], &is_array));
+    if (!is_array || napi_get_element(env, args[5], 0, &out) != napi_ok || napi_get_element(env, args[5], 1, &err) != napi_ok ||
+        napi_get_value_int32(env, out, &req->out_fd) != napi_ok || napi_get_value_int32(env, err, &req->err_fd) != napi_ok ||
+        req->out_fd < 0 || req->err_fd < 0) {
+      napi_throw_type_error(env, NULL, "spawnIsolated: stdio must be [outFd, errFd], two open descriptors");
+      return false;
+    }
+  }
   req->file = dup_string(env, args[0]);
   req->argv = dup_vector(env, args[1]);
   req->envp = dup_vector(env, args[2]);
@@ -98,6 +120,9 @@ static void child_exec(int report_fd, const struct spawn_request *req) {
   if (setpgid(0, 0) != 0) goto fail;
   if (req->foreground && take_terminal() != 0) goto fail;
   reset_signals();
+  // dup2 clears close-on-exec on the copy: the pipe's write ends become fds 1 and 2.
+  if (req->out_fd >= 0 && dup2(req->out_fd, STDOUT_FILENO) < 0) goto fail;
+  if (req->err_fd >= 0 && dup2(req->err_fd, STDERR_FILENO) < 0) goto fail;
   inheritable_blocking_stdio();
   if (req->cwd[0] != '\0' && chdir(req->cwd) != 0) goto fail;
   execve(req->file, req->argv, req->envp);
@@ -173,5 +198,26 @@ napi_value spawn_isolated(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   if (read_request(env, info, &req)) result = launch(env, &req);
   free_request(&req);
+  return result;
+}
+
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#endif
+
+napi_value output_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return throw_errno(env, errno, "outputPipe: pipe");
+  // Best effort: 1 MiB is the default pipe-max-size; the default 64 kB is kept otherwise.
+  (void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  napi_value result, read_end, write_end;
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok || napi_create_int32(env, fds[0], &read_end) != napi_ok ||
+      napi_create_int32(env, fds[1], &write_end) != napi_ok || napi_set_element(env, result, 0, read_end) != napi_ok ||
+      napi_set_element(env, result, 1, write_end) != napi_ok) {
+    close(fds[0]);
+    close(fds[1]);
+    return NULL;
+  }
   return result;
 }
