@@ -5,8 +5,10 @@
 //
 //   start-up        `supervisor run -- true` vs `node -e 0` (same Node) vs `tini -- true`
 //   boot            `supervisor boot -- true` vs `supervisor run -- true`, in the test image's
-//                   root file system (root, locked posture, CAP_LINUX_IMMUTABLE), and the
-//                   programs a boot executes besides the command (strace -f -e execve)
+//                   root file system (root, locked posture, CAP_LINUX_IMMUTABLE), the
+//                   programs a boot executes besides the command (strace -f -e execve), and
+//                   where the difference goes: wall time in system calls of each (strace -f
+//                   -c -w, the calls that cost most, fsync among them)
 //   signal window   SIGTERM sent at growing delays after PID 1's exec: from which delay on
 //                   none is lost (passed to the child, which dies of it)
 //   run-mode memory anonymous and resident memory of PID 1 while its child sleeps
@@ -110,6 +112,38 @@ function programsExecuted(argv, rootDir) {
   return execs.slice(2, -1).map((file) => file.split("/").pop());
 }
 
+/**
+ * Wall time in system calls of a command's whole process tree (strace -f -c -w: blocking
+ * calls such as fsync count what they waited), median of `rounds` runs per call name.
+ */
+function syscallTime(argv, rootDir, rounds = 5) {
+  const byCall = {};
+  for (let i = 0; i < rounds; i++) {
+    const summary = join(work, "syscalls.summary");
+    execFileSync("strace", ["-f", "-c", "-w", "-qq", "-o", summary, probe, "--root", rootDir, "time", ...argv], { stdio: "ignore" });
+    for (const line of readFileSync(summary, "utf8").split("\n")) {
+      // % time, seconds, usecs/call, calls, [errors,] syscall
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 5 || !/^[0-9.]+$/.test(fields[0]) || !/^[a-z_0-9]+$/.test(fields.at(-1)) || fields.at(-1) === "total") continue;
+      (byCall[fields.at(-1)] ??= []).push({ ms: Number(fields[1]) * 1000, calls: Number(fields[3]) });
+    }
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return Object.fromEntries(Object.entries(byCall).map(([call, seen]) => [call, { ms: med(seen.map((s) => s.ms)), calls: med(seen.map((s) => s.calls)) }]));
+}
+
+function printSyscallDifference(boot, run) {
+  const total = (t) => Object.values(t).reduce((sum, c) => sum + c.ms, 0);
+  console.log(`time in system calls (strace -f -c -w, median of 5, tracing slows both): boot ${total(boot).toFixed(1)} ms, run ${total(run).toFixed(1)} ms`);
+  const rows = Object.keys({ ...boot, ...run })
+    .map((call) => ({ call, boot: boot[call] ?? { ms: 0, calls: 0 }, run: run[call] ?? { ms: 0, calls: 0 } }))
+    .sort((a, b) => b.boot.ms - b.run.ms - (a.boot.ms - a.run.ms))
+    .slice(0, 8);
+  for (const r of rows) {
+    console.log(`  ${r.call.padEnd(16)} boot ${r.boot.ms.toFixed(2).padStart(7)} ms in ${String(r.boot.calls).padStart(5)} calls   run ${r.run.ms.toFixed(2).padStart(7)} ms in ${String(r.run.calls).padStart(5)}`);
+  }
+}
+
 const rootfs = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0 ? imageRootfs() : { skipped: "no Docker" };
 if (rootfs.dir) {
   try {
@@ -128,6 +162,7 @@ if (rootfs.dir) {
     for (const name of helpers) counts[name] = (counts[name] ?? 0) + 1;
     const list = Object.entries(counts).map(([name, n]) => (n > 1 ? `${name} x${n}` : name)).join(", ");
     console.log(`programs a boot executes besides the command: ${helpers.length}${list ? ` (${list})` : ""}`);
+    printSyscallDifference(syscallTime([inImage, "boot", "--", "/bin/true"], rootfs.dir), syscallTime([inImage, "run", "--", "/bin/true"], rootfs.dir));
   } finally {
     spawnSync("chattr", ["-R", "-i", join(rootfs.dir, "sandbox")]);
   }
