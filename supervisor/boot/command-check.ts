@@ -2,16 +2,10 @@
 // execute bit is a configuration error, found before anything is launched: at boot it
 // refuses (78), at a relaunch it is the config-error state, never a crash loop of 127s.
 import { statSync } from "node:fs";
-import { resolveCommand, type FileProbe } from "../init/resolve-command.js";
+import { realFileProbe, resolveCommand, type FileProbe } from "../init/resolve-command.js";
 
 const anyoneMayExecute: FileProbe = {
-  isFile(path) {
-    try {
-      return statSync(path).isFile();
-    } catch {
-      return false;
-    }
-  },
+  isFile: realFileProbe.isFile,
   // Which of owner, group or other applies is the kernel's business at exec (supplementary
   // groups included); a file nobody may execute is what is refused here.
   isExecutable(path) {

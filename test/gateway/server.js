@@ -144,8 +144,14 @@
     setTimeout(listen, startDelayMs);
   } else if (modes.includes('busy-start')) {
     log(`busy-start: computing, listening in ${startDelayMs} ms`);
-    const until = Date.now() + startDelayMs;
-    // Short slices of work, so SIGTERM is still handled while it boots.
+    computeThenListen(startDelayMs);
+  } else {
+    listen();
+  }
+
+  /** Computes for `ms` in short slices (so SIGTERM is still handled meanwhile), then listens. */
+  function computeThenListen(ms) {
+    const until = Date.now() + ms;
     const work = () => {
       const slice = Date.now() + 20;
       while (Date.now() < slice) Math.sqrt(Math.random());
@@ -153,8 +159,6 @@
       else listen();
     };
     work();
-  } else {
-    listen();
   }
 
   function listen() {
@@ -201,14 +205,7 @@
         return drain(() => {
           if (exitAfterDrain) exit(0, 'SIGTERM during an in-process restart: drained, server closed');
           log(`restarting in process: computing ${restartMs} ms before listening again`);
-          const until = Date.now() + restartMs;
-          const work = () => {
-            const slice = Date.now() + 20;
-            while (Date.now() < slice) Math.sqrt(Math.random());
-            if (Date.now() < until) setImmediate(work);
-            else listen();
-          };
-          work();
+          computeThenListen(restartMs);
         });
     }
   }
