@@ -108,7 +108,7 @@ const COMMANDS = (docsDir: string | undefined): CommandSpec[] => [
     summary: "print the gateway's state; of several sandboxes, or all, as a table",
     synopsis: ["status CONTAINER... [--parallel N] [--timeout SECONDS] [--json]", "status --all [--filter FILTER]... [--full] [--parallel N] [--timeout SECONDS] [--json]"],
     description:
-      "Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,\ncapabilities, mode. Of several containers, or with --all of every running container whose\nPID 1 is the supervisor, one table row each (--json: an array of objects). --all takes\nstate and pid from the engine's last health check when it is at most 30 s old, and asks\nthe others.",
+      "Print the state of the gateway in CONTAINER: state, pid, uptime, restarts, last exit,\ncapabilities, mode. Of several containers, or with --all of every running container whose\nPID 1 is the supervisor, one table row each (--json: an array of objects). --all takes\nstate and pid from the engine's last health check of the container's current start (at\nmost 5 minutes old), and asks the others.",
     options: [
       timeout("give up after SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS),
       { name: "json", help: "one JSON line on stdout: an object, or for several containers\nor --all an array of objects" },

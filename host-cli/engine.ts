@@ -170,9 +170,9 @@ export function psArgs(filters: readonly string[]): string[] {
  * recorded the executable and the user when it created the container; nothing inside the
  * container can change them.
  */
-const INSPECT_FIELDS = ["id", "status", "name", "user", "path", "health", "args"] as const;
+const INSPECT_FIELDS = ["id", "status", "name", "user", "path", "health", "args", "startedAt"] as const;
 // The id and the state are plain words; podman 4.3 cannot apply `json` to .Id.
-const INSPECT_FORMAT = ["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}"].join("\t");
+const INSPECT_FORMAT = ["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}", "{{json .State.StartedAt}}"].join("\t");
 
 export function inspectArgs(containers: readonly string[]): string[] {
   return ["inspect", "--type", "container", "--format", INSPECT_FORMAT, ...containers];
@@ -297,7 +297,7 @@ export interface Inspected {
   args: string[];
   /** The user the container runs as (`--user`), "" for the image's default. */
   user: string;
-  /** The engine's last health check, when the container has one that ran. */
+  /** The engine's last health check, when one ran since the container's current start. */
   lastCheck: HealthCheck | null;
 }
 
@@ -320,10 +320,14 @@ export function parseInspectLine(line: string): Inspected | undefined {
   } catch {
     return undefined;
   }
-  const [id, status, name, user, path, health, args] = values;
+  const [id, status, name, user, path, health, args, startedAt] = values;
   if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id) || typeof status !== "string" || typeof name !== "string" || typeof path !== "string") return undefined;
   const argList = Array.isArray(args) ? args.filter((a): a is string => typeof a === "string") : [];
-  return { id, status, name: name.replace(/^\//, ""), path, args: argList, user: typeof user === "string" ? user : "", lastCheck: lastCheckOf(health) };
+  // A check that ended before this start of the container is an earlier boot's.
+  const started = typeof startedAt === "string" ? Date.parse(startedAt) : NaN;
+  const check = lastCheckOf(health);
+  const lastCheck = check !== null && Number.isFinite(started) && check.endedAt < started ? null : check;
+  return { id, status, name: name.replace(/^\//, ""), path, args: argList, user: typeof user === "string" ? user : "", lastCheck };
 }
 
 /** Pure: the newest entry of the engine's health log, if it has a usable one. */

@@ -319,13 +319,13 @@ describe("engines", () => {
     expect(psArgs(["label=a=b", "name=x"])).toEqual(["ps", "--quiet", "--no-trunc", "--filter", "label=a=b", "--filter", "name=x"]);
     const format = inspectArgs(["x"]);
     expect(format.slice(0, 4)).toEqual(["inspect", "--type", "container", "--format"]);
-    expect(format[4]!.split("\t")).toEqual(["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}"]);
+    expect(format[4]!.split("\t")).toEqual(["{{.Id}}", "{{json .State.Status}}", "{{json .Name}}", "{{json .Config.User}}", "{{json .Path}}", "{{json .State.Health}}", "{{json .Args}}", "{{json .State.StartedAt}}"]);
   });
 
   it("reads inspect: running, stopped, missing, engine errors, and who PID 1 is", () => {
     const ok = (stdout: string) => ({ status: 0, stdout, timedOut: false });
     const line = (fields: Record<string, unknown>) =>
-      `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, args: ["boot"], ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
+      `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, args: ["boot"], startedAt: "2026-12-04T21:27:00Z", ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
     const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, args: ["boot"], lastCheck: null };
     expect(parseInspect("docker", ok(line({})), [])).toEqual({ kind: "running", container: supervised });
     // podman names have no leading slash.
@@ -339,6 +339,8 @@ describe("engines", () => {
     const health = { Status: "healthy", Log: [{ End: "2026-12-04T21:27:07.9Z", ExitCode: 0, Output: "x" }, { End: "2026-12-04T21:27:17.9Z", ExitCode: 0, Output: "healthy: gateway pid 9\n" }] };
     expect(parseInspectLine(line({ health }))!.lastCheck).toEqual({ endedAt: Date.parse("2026-12-04T21:27:17.9Z"), exitCode: 0, output: "healthy: gateway pid 9" });
     expect(parseInspectLine(line({ health: { Status: "starting", Log: null } }))!.lastCheck).toBeNull();
+    // A check from before the container's current start is an earlier boot's.
+    expect(parseInspectLine(line({ health, startedAt: "2026-12-04T21:28:00Z" }))!.lastCheck).toBeNull();
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);
