@@ -132,9 +132,17 @@ function syscallTime(argv, rootDir, rounds = 5) {
   return Object.fromEntries(Object.entries(byCall).map(([call, seen]) => [call, { ms: med(seen.map((s) => s.ms)), calls: med(seen.map((s) => s.calls)) }]));
 }
 
-function printSyscallDifference(boot, run) {
+/** Calls that wait (for events, other threads, the child): their wall time is not work. */
+const WAITING = new Set(["epoll_pwait", "epoll_wait", "futex", "wait4", "waitid", "poll", "ppoll", "select", "pselect6", "nanosleep", "clock_nanosleep", "rt_sigtimedwait", "rt_sigsuspend", "pause"]);
+
+function printSyscallDifference(allBoot, allRun) {
+  const working = (t) => Object.fromEntries(Object.entries(t).filter(([call]) => !WAITING.has(call)));
+  const boot = working(allBoot);
+  const run = working(allRun);
   const total = (t) => Object.values(t).reduce((sum, c) => sum + c.ms, 0);
-  console.log(`time in system calls (strace -f -c -w, median of 5, tracing slows both): boot ${total(boot).toFixed(1)} ms, run ${total(run).toFixed(1)} ms`);
+  console.log(
+    `time in system calls that work, waits left out (strace -f -c -w, median of 5, tracing slows both): boot ${total(boot).toFixed(1)} ms, run ${total(run).toFixed(1)} ms`,
+  );
   const rows = Object.keys({ ...boot, ...run })
     .map((call) => ({ call, boot: boot[call] ?? { ms: 0, calls: 0 }, run: run[call] ?? { ms: 0, calls: 0 } }))
     .sort((a, b) => b.boot.ms - b.run.ms - (a.boot.ms - a.run.ms))

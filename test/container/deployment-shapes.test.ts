@@ -75,6 +75,7 @@ describe.skipIf(!dockerAvailable())("deployment shapes (amd64)", () => {
     const dir = await exec(name, ["stat", "-c", "%U %a %F", "/tmp/supervisor-1000", "/tmp/supervisor-1000/control.sock"]);
     expect(dir.stdout.trim().split("\n")).toEqual(["sandbox 700 directory", "sandbox 600 socket"]);
     // Docker's own HEALTHCHECK (image/Dockerfile) runs `supervisor health` as the container's user.
-    await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Health.Status}}", name])).stdout.trim() === "healthy", 60_000, 500);
-  }, 90_000);
+    // The first check runs one interval (30 s) after the start.
+    await waitFor(async () => (await docker(["inspect", "-f", "{{.State.Health.Status}}", name])).stdout.trim() === "healthy", 90_000, 500);
+  }, 150_000);
 });
