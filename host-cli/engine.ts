@@ -297,8 +297,8 @@ export interface Inspected {
   args: string[];
   /** The user the container runs as (`--user`), "" for the image's default. */
   user: string;
-  /** The engine's last health check, when one ran since the container's current start. */
-  lastCheck: HealthCheck | null;
+  /** The engine's health checks since the container's current start, newest first. */
+  checks: HealthCheck[];
 }
 
 /** One run of the container's HEALTHCHECK, as the engine logged it. */
@@ -325,20 +325,22 @@ export function parseInspectLine(line: string): Inspected | undefined {
   const argList = Array.isArray(args) ? args.filter((a): a is string => typeof a === "string") : [];
   // A check that ended before this start of the container is an earlier boot's.
   const started = typeof startedAt === "string" ? Date.parse(startedAt) : NaN;
-  const check = lastCheckOf(health);
-  const lastCheck = check !== null && Number.isFinite(started) && check.endedAt < started ? null : check;
-  return { id, status, name: name.replace(/^\//, ""), path, args: argList, user: typeof user === "string" ? user : "", lastCheck };
+  const checks = checksOf(health).filter((check) => !(Number.isFinite(started) && check.endedAt < started));
+  return { id, status, name: name.replace(/^\//, ""), path, args: argList, user: typeof user === "string" ? user : "", checks };
 }
 
-/** Pure: the newest entry of the engine's health log, if it has a usable one. */
-function lastCheckOf(health: unknown): HealthCheck | null {
+/** Pure: the entries of the engine's health log (docker keeps the last five), newest first. */
+function checksOf(health: unknown): HealthCheck[] {
   const log = (health as { Log?: unknown } | null)?.Log;
-  if (!Array.isArray(log) || log.length === 0) return null;
-  const last = log[log.length - 1] as { End?: unknown; ExitCode?: unknown; Output?: unknown };
-  const endedAt = typeof last.End === "string" ? Date.parse(last.End) : NaN;
-  if (!Number.isFinite(endedAt) || typeof last.ExitCode !== "number") return null;
-  const output = typeof last.Output === "string" ? (last.Output.split("\n")[0] ?? "").trim() : "";
-  return { endedAt, exitCode: last.ExitCode, output };
+  if (!Array.isArray(log)) return [];
+  const checks: HealthCheck[] = [];
+  for (const entry of log as Array<{ End?: unknown; ExitCode?: unknown; Output?: unknown } | null>) {
+    const endedAt = typeof entry?.End === "string" ? Date.parse(entry.End) : NaN;
+    if (!Number.isFinite(endedAt) || typeof entry?.ExitCode !== "number") continue;
+    const output = typeof entry.Output === "string" ? (entry.Output.split("\n")[0] ?? "").trim() : "";
+    checks.push({ endedAt, exitCode: entry.ExitCode, output });
+  }
+  return checks.sort((a, b) => b.endedAt - a.endedAt);
 }
 
 /** Pure: does the engine say PID 1 of this container is the supervisor? */

@@ -64,9 +64,9 @@ export async function status(ctx: Context, cmd: StatusCommand): Promise<number> 
     asked = targets.containers.map((name) => ({ name }));
   }
   const now = Date.now();
-  // --all without --full: a recent health check stands for the container's answer.
+  // --all without --full: a health check of this start stands for the container's answer.
   const glance = (target: (typeof asked)[number]): StatusEntry | undefined =>
-    targets.kind === "all" && !cmd.full && target.inspected !== undefined ? entryFromCheck(target.name, target.inspected.id, target.inspected.lastCheck, now) : undefined;
+    targets.kind === "all" && !cmd.full && target.inspected !== undefined ? entryFromCheck(target.name, target.inspected.id, target.inspected.checks, now) : undefined;
   const entries = await inPool(asked, cmd.parallel, async (target) => glance(target) ?? (await entryOf(ctx, target.name, target.inspected, deadline)));
   // Interrupted: the exec's were ended; half a table would look like a whole one.
   if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));

@@ -326,7 +326,7 @@ describe("engines", () => {
     const ok = (stdout: string) => ({ status: 0, stdout, timedOut: false });
     const line = (fields: Record<string, unknown>) =>
       `${Object.values({ id: ID, status: "running", name: "/sb", user: "", path: SUPERVISOR_PATH, health: null, args: ["boot"], startedAt: "2026-12-04T21:27:00Z", ...fields }).map((v, i) => (i === 0 ? v : JSON.stringify(v))).join("\t")}\n`;
-    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, args: ["boot"], lastCheck: null };
+    const supervised = { id: ID, status: "running", name: "sb", user: "", path: SUPERVISOR_PATH, args: ["boot"], checks: [] };
     expect(parseInspect("docker", ok(line({})), [])).toEqual({ kind: "running", container: supervised });
     // podman names have no leading slash.
     expect(parseInspect("podman", ok(line({ name: "sb" })), [])).toEqual({ kind: "running", container: supervised });
@@ -337,10 +337,14 @@ describe("engines", () => {
     expect(parseInspectLine(line({ id: "short" }))).toBeUndefined();
     // The newest entry of the engine's health log; podman without systemd never runs one.
     const health = { Status: "healthy", Log: [{ End: "2026-12-04T21:27:07.9Z", ExitCode: 0, Output: "x" }, { End: "2026-12-04T21:27:17.9Z", ExitCode: 0, Output: "healthy: gateway pid 9\n" }] };
-    expect(parseInspectLine(line({ health }))!.lastCheck).toEqual({ endedAt: Date.parse("2026-12-04T21:27:17.9Z"), exitCode: 0, output: "healthy: gateway pid 9" });
-    expect(parseInspectLine(line({ health: { Status: "starting", Log: null } }))!.lastCheck).toBeNull();
+    expect(parseInspectLine(line({ health }))!.checks).toEqual([
+      { endedAt: Date.parse("2026-12-04T21:27:17.9Z"), exitCode: 0, output: "healthy: gateway pid 9" },
+      { endedAt: Date.parse("2026-12-04T21:27:07.9Z"), exitCode: 0, output: "x" },
+    ]);
+    expect(parseInspectLine(line({ health: { Status: "starting", Log: null } }))!.checks).toEqual([]);
     // A check from before the container's current start is an earlier boot's.
-    expect(parseInspectLine(line({ health, startedAt: "2026-12-04T21:28:00Z" }))!.lastCheck).toBeNull();
+    expect(parseInspectLine(line({ health, startedAt: "2026-12-04T21:28:00Z" }))!.checks).toEqual([]);
+    expect(parseInspectLine(line({ health, startedAt: "2026-12-04T21:27:10Z" }))!.checks.map((c) => c.output)).toEqual(["healthy: gateway pid 9"]);
     expect(runsSupervisor(supervised)).toBe(true);
     expect(runsSupervisor({ ...supervised, path: "/bin/sleep" })).toBe(false);
     expect(runsSupervisor({ ...supervised, path: "/usr/local/bin/supervisor-wrapper" })).toBe(false);
