@@ -141,7 +141,8 @@ for (const { name, skip } of ENGINES) {
       const label = `ssv-ctl-run=${name}-${process.pid}-${Date.now()}`;
       const sandboxes = await Promise.all([1, 2, 3].map(() => sandbox(["--label", label])));
       const other = await plain(["--label", label]);
-      const sorted = [...sandboxes].sort();
+      // status --all sorts names as people do (f2 before f10), as the engine lists them.
+      const sorted = [...sandboxes].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 
       const table = await sandboxctl(["status", "--all", "--filter", `label=${label}`]);
       expect([table.code, table.stderr]).toEqual([0, ""]);

@@ -78,7 +78,7 @@ describe.skipIf(!dockerAvailable())("sandboxctl on a fleet", () => {
     const glance = await sandboxctl(["status", "--all", "--filter", `label=${label}`, "--json"]);
     expect(glance.code, glance.stderr).toBe(0);
     const rows = JSON.parse(glance.stdout) as Array<Record<string, unknown>>;
-    expect(rows.map((r) => r.container)).toEqual([...names].sort());
+    expect(rows.map((r) => r.container)).toEqual([...names].sort((a, b) => a.localeCompare(b, "en", { numeric: true })));
     for (const row of rows) expect(row).toMatchObject({ ok: true, state: "healthy", source: "health-check", gateway: { pid: expect.any(Number) } });
     const full = JSON.parse((await sandboxctl(["status", "--all", "--filter", `label=${label}`, "--full", "--json"])).stdout) as Array<Record<string, unknown>>;
     for (const row of full) {
