@@ -21,7 +21,7 @@ import { secondBootProblem } from "./init/second-boot.js";
 import { shellStatus } from "./init/wait-status.js";
 import { contained } from "./shared/contained.js";
 import { errorMessage, firstLine } from "./shared/errors.js";
-import { log } from "./shared/log.js";
+import { log, logInternalError } from "./shared/log.js";
 import type { NativeAddon } from "./shared/native.js";
 import { SHUTDOWN_SIGNALS } from "./shared/signals.js";
 import { withPort, type Settings } from "./shared/settings.js";
@@ -152,7 +152,7 @@ class GatewayPid1 {
     try {
       stopped = await this.driver.shutdown();
     } catch (error) {
-      log(`internal error stopping the gateway: ${errorMessage(error)}; killing everything`, { event: "internal.error", level: "error" });
+      logInternalError(`stopping the gateway: ${errorMessage(error)}; killing everything`);
     }
     // This boot's token dies with it: the next boot's must be the only one to be read.
     contained("removing the token file", () => removeTokenFile(this.settings));
@@ -175,8 +175,8 @@ function runMirror(mirror: ConfigMirror | undefined): void {
 
 /** The last line of defence of "PID 1 cannot crash": whatever still escapes is one log line. */
 function installLastResortHandlers(): void {
-  process.on("uncaughtException", (error) => log(`internal error (uncaught): ${firstLine(error)}`, { event: "internal.error", level: "error" }));
-  process.on("unhandledRejection", (error) => log(`internal error (unhandled rejection): ${firstLine(error)}`, { event: "internal.error", level: "error" }));
+  process.on("uncaughtException", (error) => logInternalError(`(uncaught): ${firstLine(error)}`));
+  process.on("unhandledRejection", (error) => logInternalError(`(unhandled rejection): ${firstLine(error)}`));
 }
 
 /**

@@ -122,3 +122,8 @@ export function log(message: string, options: LogPrefix | LogOptions = {}): void
     // stderr closed: a supervisor must not die because nobody reads its log.
   }
 }
+
+/** A handler failed and PID 1 carries on: always "internal error ..." at level error, event internal.error. */
+export function logInternalError(what: string): void {
+  log(`internal error ${what}`, { event: "internal.error", level: "error" });
+}

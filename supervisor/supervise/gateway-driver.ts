@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { constants } from "node:os";
 import { contained } from "../shared/contained.js";
 import { firstLine } from "../shared/errors.js";
-import { log } from "../shared/log.js";
+import { log, logInternalError } from "../shared/log.js";
 import type { Launch } from "../init/init-loop.js";
 import { decodeWaitStatus, describeStatus, type ExitStatus } from "../init/wait-status.js";
 import { injectFault } from "./faults.js";
@@ -109,7 +109,7 @@ export class GatewayDriver implements ControlHandler {
     try {
       await this.processes.stopLeftover();
     } catch (error) {
-      log(`internal error stopping a leftover gateway: ${firstLine(error)}`, { event: "internal.error", level: "error" });
+      logInternalError(`stopping a leftover gateway: ${firstLine(error)}`);
     }
     this.dispatch({ type: "boot" });
   }
@@ -433,7 +433,7 @@ export class GatewayDriver implements ControlHandler {
       (kept) => {
         if (this.running === running && kept !== undefined) running.kept = kept;
       },
-      (error: unknown) => log(`internal error checking gateway pid ${identity.pid}'s capabilities: ${firstLine(error)}`, { event: "internal.error", level: "error" }),
+      (error: unknown) => logInternalError(`checking gateway pid ${identity.pid}'s capabilities: ${firstLine(error)}`),
     );
   }
 
@@ -448,7 +448,7 @@ export class GatewayDriver implements ControlHandler {
     try {
       if (running !== undefined) forced = await this.processes.stop(running.identity, running.exited, progress, graceMs);
     } catch (error) {
-      log(`internal error stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`, { event: "internal.error", level: "error" });
+      logInternalError(`stopping gateway pid ${running?.identity.pid}: ${firstLine(error)}`);
       forced = true;
     }
     this.lastStopForced = forced;
@@ -496,7 +496,7 @@ export class GatewayDriver implements ControlHandler {
       if (progress !== undefined) events.push({ type: "progress", launch, what: progress.what, since: progress.since });
       events.push(await this.proveOnce(launch, identity, running));
     } catch (error) {
-      log(`internal error in the health probe: ${firstLine(error)}; health unknown until the next probe`, { event: "internal.error", level: "error" });
+      logInternalError(`in the health probe: ${firstLine(error)}; health unknown until the next probe`);
       events.push({ type: "probe-result", launch, verdict: "unknown", detail: `the probe failed inside the supervisor: ${firstLine(error)}` });
     }
     for (const event of events) this.dispatch(event);
