@@ -85,23 +85,25 @@ export async function runFleetLogs(
   if (typeof names === "number") return names;
   const exits = await inPool(names, cmd.follow ? Math.max(1, names.length) : 1, async (container): Promise<number> => {
     if (ctx.abort.aborted) return interruptedStatus(reasonOf(ctx.abort));
-    const stdout = prefixedOutput(ctx.stdout, `${container}: `);
-    const stderr = prefixedOutput(ctx.stderr, `${container}: `);
-    const exit = await single({ ...ctx, stdout, stderr }, container);
-    stdout.flush();
-    stderr.flush();
-    return exit;
+    return withNamedLines(ctx, container, (named) => single(named, container));
   });
   if (names.length === 0) ctx.stderr.write("logs: no running sandbox matched\n");
   return exits.find((exit) => exit !== EXIT.ok) ?? EXIT.ok;
 }
 
-async function askForText(ctx: Context, cmd: FleetCommand, single: Single, container: string): Promise<Outcome> {
+/** Runs `work` with outputs whose every line starts with `CONTAINER: `. */
+async function withNamedLines(ctx: Context, container: string, work: (named: Context) => Promise<number>): Promise<number> {
   const stdout = prefixedOutput(ctx.stdout, `${container}: `);
   const stderr = prefixedOutput(ctx.stderr, `${container}: `);
-  const exit = await single({ ...ctx, stdout, stderr }, { command: cmd.verb, container, timeoutSeconds: cmd.timeoutSeconds, output: cmd.output as OutputMode });
+  const exit = await work({ ...ctx, stdout, stderr });
   stdout.flush();
   stderr.flush();
+  return exit;
+}
+
+async function askForText(ctx: Context, cmd: FleetCommand, single: Single, container: string): Promise<Outcome> {
+  const output = cmd.output as OutputMode;
+  const exit = await withNamedLines(ctx, container, (named) => single(named, { command: cmd.verb, container, timeoutSeconds: cmd.timeoutSeconds, output }));
   return { container, exit };
 }
 
