@@ -107,7 +107,7 @@ async function bundle() {
     sourcemap: false,
     // The addons travel inside the bundle as bytes (Uint8Array) and are written out at run time.
     loader: { '.node': 'binary' },
-    define: { __SUPERVISOR_VERSION__: JSON.stringify(pkg.version), __SUPERVISOR_FAULTS__: 'false' },
+    define: { __SUPERVISOR_VERSION__: JSON.stringify(pkg.version), __SUPERVISOR_FAULTS__: 'false', __SUPERVISOR_ARCH__: '"any"' },
     logLevel: 'warning',
   };
   const entries = [
@@ -123,6 +123,15 @@ async function bundle() {
     built.push(at(out));
     step(`bundle: ${out}  ${(fs.statSync(at(out)).size / 1e3).toFixed(0)} kB`);
   }
+  // What each executable runs as its main script: the supervisor for one architecture, with
+  // only that architecture's addon, and without the whitespace. PID 1 keeps its main script's
+  // source for as long as it lives (functions compile from it on first call): 0.33 MB instead
+  // of 0.51 MB (docs/startup-and-memory.md). Intermediate files, not outputs.
+  for (const arch of ARCHES) {
+    await esbuild.build({ ...common, entryPoints: ['supervisor/cli.ts'], outfile: executableBundle('supervisor', arch), minifyWhitespace: true, define: { ...common.define, __SUPERVISOR_ARCH__: JSON.stringify(arch) } })
+      .catch((e) => fail(`esbuild supervisor for ${arch}: ${e.errors?.[0]?.text ?? e.message}`));
+  }
+  step(`bundle: ${rel(executableBundle('supervisor', 'x64'))}  ${(fs.statSync(executableBundle('supervisor', 'x64')).size / 1e3).toFixed(0)} kB (and arm64)`);
   // Tests only: the same supervisor with fault injection honoured (supervise/faults.ts). Run
   // as `node dist/supervisor-faults.cjs`; never compiled into an executable or listed in SHA256SUMS.
   await esbuild.build({ ...common, entryPoints: ['supervisor/cli.ts'], outfile: 'dist/supervisor-faults.cjs', define: { ...common.define, __SUPERVISOR_FAULTS__: 'true' } })
@@ -210,6 +219,11 @@ const SUPERVISOR_EXEC_ARGV = ['--disable-sigusr1', '--jitless', '--no-expose-was
 // The programs compiled into single executables: the supervisor (PID 1) and sandboxctl (host).
 const PROGRAMS = { supervisor: SUPERVISOR_EXEC_ARGV, sandboxctl: [] };
 
+/** The main script of a program's executable for arch: its own bundle if it has one. */
+function executableBundle(name, arch) {
+  return name === 'supervisor' ? at(`build/bundle/${name}-linux-${arch}.cjs`) : at(`dist/${name}.cjs`);
+}
+
 function buildExecutables(arches, bundled) {
   if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) fail('executables can only be built on linux x64 or arm64');
   const programs = Object.keys(PROGRAMS).filter((name) => bundled.includes(at(`dist/${name}.cjs`)));
@@ -238,7 +252,7 @@ function buildExecutables(arches, bundled) {
     // snapshot. The blob records the bundle's absolute path (pkg resolves it), so outputs are
     // byte-identical across builds from the same checkout path, not across different paths.
     step(`sea: pkg ${programs.join(', ')} for ${arch}${arch === process.arch ? '' : ' (under qemu)'}`);
-    const job = { arch, nodeVersion: NODE_VERSION, programs: programs.map((name, i) => ({ entry: `dist/${name}.cjs`, output: files[i], execArgv: PROGRAMS[name] })) };
+    const job = { arch, nodeVersion: NODE_VERSION, programs: programs.map((name, i) => ({ entry: rel(executableBundle(name, arch)), output: files[i], execArgv: PROGRAMS[name] })) };
     const [cmd, args] = execFor(arch, baseNode(arch), [at('build-pkg-sea.cjs'), JSON.stringify(job)]);
     run('pkg (build-pkg-sea.cjs)', cmd, args, {
       hint: 'apt-get install qemu-user-static qemu-user-binfmt',

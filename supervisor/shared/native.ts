@@ -3,8 +3,6 @@
 // writable place is addon-loader.ts's job.
 import { tmpdir } from "node:os";
 import { loadAddon, rootOnlyDirectory } from "./addon-loader.js";
-import addonX64 from "../../build/native/reaper-linux-x64.node";
-import addonArm64 from "../../build/native/reaper-linux-arm64.node";
 
 /** Where the image installs the addon (image/Dockerfile; dist/ has it as reaper-linux-<arch>.node). */
 export const INSTALLED_ADDON_DIR = "/usr/local/lib/sandbox-supervisor";
@@ -59,8 +57,23 @@ export interface NativeAddon {
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";
 
+type Embedded = Uint8Array | { default: Uint8Array };
+const bytesOf = (embedded: Embedded): Uint8Array => (embedded instanceof Uint8Array ? embedded : embedded.default);
+
+/**
+ * This architecture's addon bytes. An executable's bundle is built for one architecture
+ * (__SUPERVISOR_ARCH__), and esbuild leaves the other one's require, and its bytes, out of it:
+ * they would stay in PID 1's memory for nothing, as source text and as decoded bytes.
+ */
+function embeddedAddon(): Uint8Array | null {
+  const arch = __SUPERVISOR_ARCH__ === "any" ? process.arch : __SUPERVISOR_ARCH__;
+  if (__SUPERVISOR_ARCH__ !== "arm64" && arch === "x64") return bytesOf(require("../../build/native/reaper-linux-x64.node") as Embedded);
+  if (__SUPERVISOR_ARCH__ !== "x64" && arch === "arm64") return bytesOf(require("../../build/native/reaper-linux-arm64.node") as Embedded);
+  return null;
+}
+
 export function loadNativeAddon(): NativeAddon {
-  const bytes = process.arch === "arm64" ? addonArm64 : process.arch === "x64" ? addonX64 : null;
+  const bytes = embeddedAddon();
   if (bytes === null) throw new Error(`no native addon for architecture ${process.arch}`);
   const { exports } = loadAddon<NativeAddon>(
     {

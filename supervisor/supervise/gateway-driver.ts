@@ -101,7 +101,7 @@ export class GatewayDriver implements ControlHandler {
   constructor(private readonly options: SuperviseOptions) {
     this.state = initialState(options.machine);
     this.processes = new GatewayProcesses(options);
-    this.heap = new HeapCollector(() => options.addon.trimMalloc());
+    this.heap = new HeapCollector({ trim: () => options.addon.trimMalloc() });
   }
 
   /** First launch at boot; a leftover gateway of an earlier supervisor is stopped first. */
@@ -304,6 +304,7 @@ export class GatewayDriver implements ControlHandler {
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
+    const phaseBefore = this.state.phase;
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
         const current = next;
@@ -316,6 +317,7 @@ export class GatewayDriver implements ControlHandler {
     } finally {
       this.draining = false;
     }
+    if (this.state.phase === "healthy" && phaseBefore !== "healthy") contained("the heap collection", () => this.heap.afterSettled());
     contained("the timers", () => this.syncTimers());
     for (const check of [...this.settledWaiters]) check();
   }

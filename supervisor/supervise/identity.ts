@@ -1,6 +1,6 @@
 // Who a process is (docs/architecture.md "Why /proc and proven identities"): pid + start time + uid, proven from /proc before
 // every signal, so a recycled pid is never mistaken for the gateway.
-import { readFileSync } from "node:fs";
+import { readProcText } from "../shared/proc-read.js";
 import { constants } from "node:os";
 import type { NativeAddon } from "../shared/native.js";
 
@@ -81,9 +81,9 @@ const isGone = (error: unknown): boolean => {
  */
 export function readProcess(pid: number, procDir = "/proc"): ProcessEntry | undefined {
   try {
-    const before = parseStat(readFileSync(`${procDir}/${pid}/stat`, "latin1"));
-    const uid = parseStatusUid(readFileSync(`${procDir}/${pid}/status`, "latin1"));
-    const after = parseStat(readFileSync(`${procDir}/${pid}/stat`, "latin1"));
+    const before = parseStat(readProcText(`${procDir}/${pid}/stat`));
+    const uid = parseStatusUid(readProcText(`${procDir}/${pid}/status`));
+    const after = parseStat(readProcText(`${procDir}/${pid}/stat`));
     if (after.startTime !== before.startTime) return undefined;
     return { ...after, uid };
   } catch (error) {

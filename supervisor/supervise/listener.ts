@@ -89,6 +89,8 @@ export function parseProcNetTcp(text: string): TcpSocket[] {
 const TCP_SYN_RECV = "03";
 // Small reads: the kernel formats records only as far as a read asks for them.
 const CHUNK = 512;
+/** One buffer for every scan (each probe scans): no allocation outside V8's heap per probe. */
+let chunk: Buffer | undefined;
 
 /**
  * Visits the listening sockets of one table until `visit` returns true. The kernel lists
@@ -106,7 +108,7 @@ function scanListeners(file: string, visit: (socket: TcpSocket) => boolean): boo
     throw error;
   }
   try {
-    const buffer = Buffer.alloc(CHUNK);
+    const buffer = (chunk ??= Buffer.allocUnsafeSlow(CHUNK));
     let pending = "";
     let header = true;
     for (;;) {

@@ -7,7 +7,8 @@
 // file (/proc/<pid>/task/<tid>/children), never a scan of all of /proc: thousands of other
 // processes of the sandbox user cannot push the gateway out of view (docs/threat-model.md).
 // The walk is bounded; one cut short can only prove progress, never disprove it.
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { readProcText } from "../shared/proc-read.js";
 import { parseStat, type StatFields } from "./identity.js";
 
 /** The most processes of one gateway tree read per sample. */
@@ -46,20 +47,9 @@ export function ticksUsedSince(before: ReadonlyMap<string, number>, now: readonl
   return used;
 }
 
-function readSmall(path: string, limit: number): string {
-  const fd = openSync(path, "r");
-  try {
-    const buffer = Buffer.alloc(limit);
-    const n = readSync(fd, buffer, 0, limit, 0);
-    return buffer.toString("latin1", 0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function statOf(procDir: string, pid: number): StatFields | undefined {
   try {
-    return parseStat(readFileSync(`${procDir}/${pid}/stat`, "latin1"));
+    return parseStat(readProcText(`${procDir}/${pid}/stat`));
   } catch {
     // Gone in between, or unparseable (qemu-user): it adds nothing.
     return undefined;
@@ -77,7 +67,7 @@ function childrenOf(procDir: string, pid: number): { pids: number[]; complete: b
   const pids: number[] = [];
   for (const tid of tasks.slice(0, MAX_TASKS)) {
     try {
-      for (const word of readSmall(`${procDir}/${pid}/task/${tid}/children`, MAX_CHILDREN_BYTES).split(" ")) {
+      for (const word of readProcText(`${procDir}/${pid}/task/${tid}/children`, MAX_CHILDREN_BYTES).split(" ")) {
         if (/^\d+$/.test(word)) pids.push(Number(word));
       }
     } catch {

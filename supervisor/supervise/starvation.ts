@@ -4,12 +4,12 @@
 // thread's time spent waiting on a run queue is in /proc/<pid>/schedstat (the second field,
 // in nanoseconds; readable for any process); what the main threads of PID 1 and of the
 // gateway waited during the probe decides.
-import { readFileSync } from "node:fs";
+import { readProcText } from "../shared/proc-read.js";
 
 /** The main thread's run-queue wait so far, in ms, or undefined when the kernel does not say. */
 export function runQueueWaitMs(pid: number | "self", procDir = "/proc"): number | undefined {
   try {
-    const fields = readFileSync(`${procDir}/${pid}/schedstat`, "latin1").trim().split(/\s+/);
+    const fields = readProcText(`${procDir}/${pid}/schedstat`).trim().split(/\s+/);
     const ns = Number(fields[1]);
     return Number.isFinite(ns) ? ns / 1e6 : undefined;
   } catch {
