@@ -65,7 +65,7 @@ function buildNative() {
   const src = 'supervisor/shared/native';
   const sources = [
     'addon.c', 'napi-helpers.c', 'reap.c', 'spawn.c', 'proc-stat.c', 'pidfd-signal.c',
-    'fs-at.c', 'capability-drop.c', 'memory.c', 'digest.c', 'sha256.c',
+    'fs-at.c', 'capability-drop.c', 'memory.c', 'digest.c', 'sha256.c', 'tcp-listeners.c',
   ].map((name) => `${src}/${name}`);
   if (!fs.existsSync(at(src))) return step(`native: ${src} not found, skipped`), [];
   fs.mkdirSync(at('build/native'), { recursive: true });

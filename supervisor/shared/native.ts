@@ -53,6 +53,11 @@ export interface NativeAddon {
   sha256Hex(bytes: Uint8Array): string;
   /** count (1 to 64) bytes of getrandom(2), as lowercase hex. */
   randomHex(count: number): string;
+  /**
+   * TCP sockets listening on port in this network namespace (sock_diag), 19 numbers each:
+   * family (4 or 6), uid, inode, 16 address bytes. Throws an Error with .errno.
+   */
+  tcpListeners(port: number): number[];
 }
 
 const ROOT_RUNTIME_DIR = "/run/supervisor";

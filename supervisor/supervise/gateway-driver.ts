@@ -29,6 +29,7 @@ import { GatewayProcesses, type GatewayProcessOptions } from "./gateway-process.
 import type { ControlHandler, ControlResult, FailedLayer, RestartRequest, StatusReport } from "./control-contract.js";
 import { proveHealthy, type ProbeUrls } from "./health.js";
 import { HeapCollector } from "./heap-collector.js";
+import { useSockDiag } from "./listener.js";
 import { proveIdentity, type ProcessIdentity } from "./identity.js";
 import type { HealthMode } from "../shared/settings.js";
 import { ProgressMeter } from "./progress.js";
@@ -102,6 +103,8 @@ export class GatewayDriver implements ControlHandler {
     this.state = initialState(options.machine);
     this.processes = new GatewayProcesses(options);
     this.heap = new HeapCollector({ trim: () => options.addon.trimMalloc() });
+    // The listener proof of every probe asks the kernel (sock_diag), not /proc/net/tcp.
+    useSockDiag((port) => options.addon.tcpListeners(port));
   }
 
   /** First launch at boot; a leftover gateway of an earlier supervisor is stopped first. */

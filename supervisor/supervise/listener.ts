@@ -1,7 +1,9 @@
 // Listener proof (docs/gateway-states.md "What the proof means"): is there a LISTEN socket on the gateway's port, owned by the
-// gateway's uid? Read from /proc/net/tcp and /proc/net/tcp6, which describe the network
+// gateway's uid? Asked of the kernel through sock_diag when PID 1 has handed in its addon
+// (useSockDiag), else read from /proc/net/tcp and /proc/net/tcp6; both describe the network
 // namespace of the reading process.
 import { closeSync, openSync, readSync } from "node:fs";
+import { constants } from "node:os";
 
 export interface TcpSocket {
   family: "tcp" | "tcp6";
@@ -134,11 +136,60 @@ function scanListeners(file: string, visit: (socket: TcpSocket) => boolean): boo
 
 const TABLES = ["tcp", "tcp6"];
 
+/** The addon's sock_diag query: 19 numbers per listener (family, uid, inode, address bytes). */
+export type SockDiagQuery = (port: number) => number[];
+let sockDiag: SockDiagQuery | undefined;
+
+/**
+ * PID 1 hands in the addon's query at boot: each probe then costs the kernel a walk of its
+ * listening sockets instead of formatting /proc/net/tcp, which walks every connection of
+ * the host (tcp-listeners.c says why). undefined goes back to /proc/net.
+ */
+export function useSockDiag(query: SockDiagQuery | undefined): void {
+  sockDiag = query;
+}
+
+// The 2 s receive bound gives EAGAIN.
+const { EMFILE, ENFILE, ENOBUFS, ENOMEM, EINTR, EAGAIN } = constants.errno;
+const TRANSIENT_ERRNOS = new Set([EMFILE, ENFILE, ENOBUFS, ENOMEM, EINTR, EAGAIN]);
+
+/** The listeners on port from sock_diag, or undefined when /proc/net must be read instead. */
+function askKernel(port: number, procNetDir: string): TcpSocket[] | undefined {
+  // Another namespace's /proc/<pid>/net, or a test's directory: only the text tells.
+  if (sockDiag === undefined || procNetDir !== "/proc/net") return undefined;
+  let flat: number[];
+  try {
+    flat = sockDiag(port);
+  } catch (error) {
+    // Short of descriptors or memory: this probe reads /proc/net (and most likely says why it
+    // could not). Anything else is a kernel or seccomp profile without sock_diag: /proc/net
+    // from now on.
+    if (!TRANSIENT_ERRNOS.has((error as { errno?: unknown }).errno as number)) sockDiag = undefined;
+    return undefined;
+  }
+  const sockets: TcpSocket[] = [];
+  for (let i = 0; i + 19 <= flat.length; i += 19) {
+    const ipv4 = flat[i] === 4;
+    const bytes = flat.slice(i + 3, i + 19);
+    sockets.push({
+      family: ipv4 ? "tcp" : "tcp6",
+      localAddress: ipv4 ? bytes.slice(0, 4).join(".") : formatIpv6(bytes),
+      localPort: port,
+      state: TCP_LISTEN,
+      uid: flat[i + 1]!,
+      inode: flat[i + 2]!,
+    });
+  }
+  return sockets;
+}
+
 /**
  * LISTEN sockets on `port`, any address, IPv4 and IPv6. `procNetDir` selects the network
  * namespace: /proc/net is the reader's own, /proc/<pid>/net another process's.
  */
 export function listenersOn(port: number, procNetDir = "/proc/net"): TcpSocket[] {
+  const fromKernel = askKernel(port, procNetDir);
+  if (fromKernel !== undefined) return fromKernel;
   const result: TcpSocket[] = [];
   for (const table of TABLES) {
     scanListeners(`${procNetDir}/${table}`, (socket) => {
@@ -151,5 +202,7 @@ export function listenersOn(port: number, procNetDir = "/proc/net"): TcpSocket[]
 
 /** True iff a LISTEN socket on `port` (tcp or tcp6) is owned by `uid`; stops at the first. */
 export function isListening(port: number, uid: number, procNetDir = "/proc/net"): boolean {
+  const fromKernel = askKernel(port, procNetDir);
+  if (fromKernel !== undefined) return fromKernel.some((socket) => socket.uid === uid);
   return TABLES.some((table) => scanListeners(`${procNetDir}/${table}`, (s) => s.localPort === port && s.uid === uid));
 }

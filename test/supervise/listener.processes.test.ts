@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { isListening, listenersOn, parseProcNetTcp } from "../../supervisor/supervise/listener.js";
+import { isListening, listenersOn, parseProcNetTcp, useSockDiag } from "../../supervisor/supervise/listener.js";
 import { startServer } from "../helpers/http-server.js";
+import { loadAddon } from "../helpers/native.js";
 
 const uid = process.getuid!();
 
@@ -109,5 +110,95 @@ describe("listener proof", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("through sock_diag (the addon PID 1 hands in)", () => {
+    const addon = loadAddon();
+    /** What the /proc/net text says, with the kernel query off. */
+    function fromProcText(port: number) {
+      useSockDiag(undefined);
+      return listenersOn(port);
+    }
+    /** What the kernel query says; counts its calls so a silent fallback cannot pass. */
+    function fromKernel(port: number) {
+      let calls = 0;
+      useSockDiag((p) => (calls++, addon.tcpListeners(p)));
+      const sockets = listenersOn(port);
+      useSockDiag(undefined);
+      expect(calls).toBe(1);
+      return sockets;
+    }
+
+    it("finds the same listeners as /proc/net (family, address, uid, inode), and none once closed", async () => {
+      const hosts = ["127.0.0.1", "0.0.0.0", ...(ipv6 ? ["::1", "::"] : [])];
+      for (const host of hosts) {
+        const { server, port } = await listen(host);
+        try {
+          const kernel = fromKernel(port);
+          expect(kernel).toHaveLength(1);
+          expect(kernel).toEqual(fromProcText(port));
+        } finally {
+          await close(server);
+        }
+        expect(fromKernel(port)).toEqual([]);
+      }
+    });
+
+    it.skipIf(uid !== 0)("reports the owner's uid and leaves connected sockets out", async () => {
+      const other = await startServer({ host: "127.0.0.1", uid: 65534 });
+      const client = connect(other.port, "127.0.0.1");
+      await once(client, "connect");
+      try {
+        expect(fromKernel(other.port).map((s) => s.uid)).toEqual([65534]);
+        useSockDiag((p) => addon.tcpListeners(p));
+        expect(isListening(other.port, 65534)).toBe(true);
+        expect(isListening(other.port, uid)).toBe(false);
+      } finally {
+        useSockDiag(undefined);
+        client.destroy();
+        await other.stop();
+      }
+    });
+
+    it("rejects a port out of range, and falls back to /proc/net for good when the query fails", async () => {
+      expect(() => addon.tcpListeners(0)).toThrow(/1 to 65535/);
+      expect(() => addon.tcpListeners(65536)).toThrow(/1 to 65535/);
+      const { server, port } = await listen("127.0.0.1");
+      let calls = 0;
+      try {
+        useSockDiag(() => {
+          calls++;
+          throw Object.assign(new Error("sock_diag dump of TCP listeners: EPERM"), { errno: 1 });
+        });
+        expect(isListening(port, uid)).toBe(true);
+        expect(isListening(port, uid)).toBe(true);
+        expect(calls).toBe(1);
+        // Short of descriptors is passing: the next probe asks the kernel again.
+        let transient = 0;
+        useSockDiag((p) => {
+          if (++transient === 1) throw Object.assign(new Error("sock_diag dump of TCP listeners: EMFILE"), { errno: 24 });
+          return addon.tcpListeners(p);
+        });
+        expect(isListening(port, uid)).toBe(true);
+        expect(isListening(port, uid)).toBe(true);
+        expect(transient).toBe(2);
+      } finally {
+        useSockDiag(undefined);
+        await close(server);
+      }
+    });
+
+    it("leaves another namespace's procNetDir to the text tables", async () => {
+      const { server, port } = await listen("127.0.0.1");
+      let calls = 0;
+      try {
+        useSockDiag((p) => (calls++, addon.tcpListeners(p)));
+        expect(isListening(port, uid, `/proc/${process.pid}/net`)).toBe(true);
+        expect(calls).toBe(0);
+      } finally {
+        useSockDiag(undefined);
+        await close(server);
+      }
+    });
   });
 });

@@ -9,6 +9,7 @@
 //   dropCapabilities(capabilityNumbers[])                capability-drop.c
 //   trimMalloc() -> boolean                              memory.c
 //   sha256Hex(bytes), randomHex(count)                   digest.c
+//   tcpListeners(port) -> number[]                       tcp-listeners.c
 #include "addon.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -27,6 +28,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
       {"sha256Hex", NULL, sha256_hex, NULL, NULL, NULL, napi_default, NULL},
       {"randomHex", NULL, random_hex, NULL, NULL, NULL, napi_default, NULL},
+      {"tcpListeners", NULL, tcp_listeners, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   // At load rather than on first use: the threshold must be fixed before PID 1 frees its

@@ -58,6 +58,7 @@ napi_value drop_capabilities(napi_env env, napi_callback_info info);     // capa
 napi_value trim_malloc(napi_env env, napi_callback_info info);           // memory.c
 napi_value sha256_hex(napi_env env, napi_callback_info info);            // digest.c
 napi_value random_hex(napi_env env, napi_callback_info info);            // digest.c
+napi_value tcp_listeners(napi_env env, napi_callback_info info);         // tcp-listeners.c
 
 #pragma GCC visibility pop
 
