@@ -68,7 +68,7 @@ export async function buildBrokenSupervisor(writer: BrokenWriter, outFile: strin
     format: "cjs",
     target: "node22",
     loader: { ".node": "binary" },
-    define: { __SUPERVISOR_VERSION__: JSON.stringify(version), __SUPERVISOR_FAULTS__: "false" },
+    define: { __SUPERVISOR_VERSION__: JSON.stringify(version), __SUPERVISOR_FAULTS__: "false", __SUPERVISOR_ARCH__: '"any"' },
     logLevel: "error",
     plugins: [
       {
