@@ -46,6 +46,8 @@ export const STARTING_PROBE_MS = 25;
 /** ...for its first seconds; a slow boot is then probed less often. */
 export const SLOW_STARTING_PROBE_MS = 250;
 const FAST_STARTING_MS = 2000;
+/** Clocks (ours in ms, the gateway's uptime) may disagree this much; a restart moves a run's start by seconds. */
+const RUN_BEGAN_SLACK_MS = 1000;
 
 /** What happens once a stop is done. */
 export type AfterStop = "relaunch" | "replace" | "failed boot" | "stay" | "shutdown";
@@ -71,6 +73,8 @@ export interface Gateway {
   restartingSince: number | null;
   /** The uptime it gave at the last healthy probe: one that goes back is an in-process restart. */
   uptimeMs: number | null;
+  /** The latest instant the run that probe saw can have begun (the probe's answer less its uptime). */
+  runBeganBy: number | null;
   /** In-process restarts seen of this gateway (never counted as crashes). */
   inProcessRestarts: number;
   graceExtended: boolean;
@@ -352,6 +356,7 @@ class Transition {
       probeStartedAt: null,
       restartingSince: null,
       uptimeMs: null,
+      runBeganBy: null,
       inProcessRestarts: 0,
       graceExtended: false,
       unknown: null,
@@ -554,13 +559,27 @@ class Transition {
     return gone && gateway.failingSince !== null && gateway.progressSince !== null && gateway.progressSince >= gateway.failingSince;
   }
 
-  /** A restart that fits between two probes shows only as its uptime going back. */
+  /**
+   * A restart that fits between two probes shows only in the uptime: it went back, or the run
+   * it counts began after the run the last probe saw. A gateway that restarts soon after a
+   * probe can report more uptime at the next one than at that probe, so the comparison is of
+   * when each run began: no earlier than this probe's start less its uptime, no later than the
+   * last answer less its uptime. RUN_BEGAN_SLACK_MS absorbs the clocks' rounding.
+   */
   private noticeUptime(gateway: Gateway, uptimeMs: number | undefined): void {
     const previous = gateway.uptimeMs;
+    const previousBeganBy = gateway.runBeganBy;
     gateway.uptimeMs = uptimeMs ?? null;
-    if (uptimeMs === undefined || previous === null || uptimeMs >= previous || gateway.restartingSince !== null) return;
+    gateway.runBeganBy = uptimeMs === undefined ? null : this.now - uptimeMs;
+    if (uptimeMs === undefined || previous === null || gateway.restartingSince !== null) return;
+    const beganAfter = (gateway.probeStartedAt ?? this.now) - uptimeMs;
+    let why: string;
+    if (uptimeMs < previous) why = `its uptime went back from ${seconds(previous)} to ${seconds(uptimeMs)}`;
+    else if (previousBeganBy !== null && beganAfter > previousBeganBy + RUN_BEGAN_SLACK_MS) {
+      why = `its uptime of ${seconds(uptimeMs)} began ${seconds(beganAfter - previousBeganBy)} after the run the last probe saw`;
+    } else return;
     gateway.inProcessRestarts++;
-    this.log(`gateway ${pidOf(gateway)} restarted in process since the last probe (its uptime went back from ${seconds(previous)} to ${seconds(uptimeMs)}): not counted`, "gateway.in-process-restart");
+    this.log(`gateway ${pidOf(gateway)} restarted in process since the last probe (${why}): not counted`, "gateway.in-process-restart");
   }
 
   private beginInProcessRestart(gateway: Gateway, detail: string): void {

@@ -445,6 +445,36 @@ describe("gateway state machine: behaviours", () => {
     expect(run.effects.some((e) => e.kind === "log" && /uptime went back from 65s to 1.2s/.test(e.message))).toBe(true);
   });
 
+  it("sees an in-process restart soon after a probe, whose uptime at the next probe is more than at that one", () => {
+    const run = at("healthy");
+    const probe = (uptimeMs: number) => {
+      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs });
+    };
+    // Up 1 s at one probe; restarted after it, and up again for 1.5 s at the next (5 s on):
+    // more uptime than before, but a run that began 4.5 s after the one seen.
+    probe(1_000);
+    probe(config.probeIntervalMs - 3_500);
+    // The same run, probed again: no second restart.
+    probe(2 * config.probeIntervalMs - 3_500);
+    expect(run.state.gateway!.inProcessRestarts).toBe(1);
+    expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, launches: 1 });
+    expect(run.effects.filter((e) => e.kind === "log" && /restarted in process since the last probe \(its uptime of [\d.]+s began 4.5s after the run the last probe saw\)/.test(e.message))).toHaveLength(1);
+  });
+
+  it("takes a gateway whose uptime grows with the clock for one run, within the slack", () => {
+    const run = at("healthy");
+    const probe = (uptimeMs: number, late = 0) => {
+      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs }, late);
+    };
+    probe(10_000);
+    // Answered 900 ms into a probe whose result came at once: the clocks disagree by < 1 s.
+    probe(10_000 + config.probeIntervalMs - 900);
+    probe(10_000 + 2 * config.probeIntervalMs, 400);
+    expect(run.state.gateway!.inProcessRestarts).toBe(0);
+  });
+
   it("replaces a gateway whose in-process restart shows no progress for the grace, as a failed boot", () => {
     const run = at("restarting");
     run.send({ type: "grace-expired" }, config.bootGraceMs);
