@@ -69,6 +69,12 @@ class Run {
     return this.send({ type: "probe-result", launch: this.launch, verdict, detail: `${verdict} probe`, ...(layer ? { layer } : {}), ...(startup ? { startup } : {}) });
   }
 
+  /** A healthy probe when it is due, whose startup probe gave uptimeMs; its answer came lateMs after it began. */
+  healthyProbe(uptimeMs: number, lateMs = 0): Effect[] {
+    this.send({ type: "probe-due" }, Math.max(0, (this.state.timers.probe ?? this.now) - this.now));
+    return this.send({ type: "probe-result", launch: this.launch, verdict: "healthy", detail: "ok", uptimeMs }, lateMs);
+  }
+
   /** Exit (expected or not) and, when stopping, the driver's stop-done. */
   exit(clean: boolean, description = clean ? "exited with 0" : "killed by SIGKILL"): Effect[] {
     const launch = this.launch;
@@ -433,13 +439,9 @@ describe("gateway state machine: behaviours", () => {
 
   it("sees an in-process restart that fit between two probes by the uptime going back, and does not count it", () => {
     const run = at("healthy");
-    const probe = (uptimeMs: number) => {
-      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
-      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs });
-    };
-    probe(60_000);
-    probe(65_000);
-    probe(1_200);
+    run.healthyProbe(60_000);
+    run.healthyProbe(65_000);
+    run.healthyProbe(1_200);
     expect(run.state.gateway!.inProcessRestarts).toBe(1);
     expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, launches: 1 });
     expect(run.effects.some((e) => e.kind === "log" && /uptime went back from 65s to 1.2s/.test(e.message))).toBe(true);
@@ -447,16 +449,12 @@ describe("gateway state machine: behaviours", () => {
 
   it("sees an in-process restart soon after a probe, whose uptime at the next probe is more than at that one", () => {
     const run = at("healthy");
-    const probe = (uptimeMs: number) => {
-      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
-      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs });
-    };
     // Up 1 s at one probe; restarted after it, and up again for 1.5 s at the next (5 s on):
     // more uptime than before, but a run that began 4.5 s after the one seen.
-    probe(1_000);
-    probe(config.probeIntervalMs - 3_500);
+    run.healthyProbe(1_000);
+    run.healthyProbe(config.probeIntervalMs - 3_500);
     // The same run, probed again: no second restart.
-    probe(2 * config.probeIntervalMs - 3_500);
+    run.healthyProbe(2 * config.probeIntervalMs - 3_500);
     expect(run.state.gateway!.inProcessRestarts).toBe(1);
     expect(run.state).toMatchObject({ phase: "healthy", crashes: 0, launches: 1 });
     expect(run.effects.filter((e) => e.kind === "log" && /restarted in process since the last probe \(its uptime of [\d.]+s began 4.5s after the run the last probe saw\)/.test(e.message))).toHaveLength(1);
@@ -464,14 +462,10 @@ describe("gateway state machine: behaviours", () => {
 
   it("takes a gateway whose uptime grows with the clock for one run, within the slack", () => {
     const run = at("healthy");
-    const probe = (uptimeMs: number, late = 0) => {
-      run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
-      run.send({ type: "probe-result", launch: run.launch, verdict: "healthy", detail: "ok", uptimeMs }, late);
-    };
-    probe(10_000);
+    run.healthyProbe(10_000);
     // Answered 900 ms into a probe whose result came at once: the clocks disagree by < 1 s.
-    probe(10_000 + config.probeIntervalMs - 900);
-    probe(10_000 + 2 * config.probeIntervalMs, 400);
+    run.healthyProbe(10_000 + config.probeIntervalMs - 900);
+    run.healthyProbe(10_000 + 2 * config.probeIntervalMs, 400);
     expect(run.state.gateway!.inProcessRestarts).toBe(0);
   });
 
