@@ -136,8 +136,9 @@ function scanListeners(file: string, visit: (socket: TcpSocket) => boolean): boo
 
 const TABLES = ["tcp", "tcp6"];
 
-/** The addon's sock_diag query: 19 numbers per listener (family, uid, inode, address bytes). */
+/** The addon's sock_diag query: SOCK_DIAG_FIELDS numbers per listener (family, uid, inode, 16 address bytes). */
 export type SockDiagQuery = (port: number) => number[];
+const SOCK_DIAG_FIELDS = 19;
 let sockDiag: SockDiagQuery | undefined;
 
 /**
@@ -168,9 +169,9 @@ function askKernel(port: number, procNetDir: string): TcpSocket[] | undefined {
     return undefined;
   }
   const sockets: TcpSocket[] = [];
-  for (let i = 0; i + 19 <= flat.length; i += 19) {
+  for (let i = 0; i + SOCK_DIAG_FIELDS <= flat.length; i += SOCK_DIAG_FIELDS) {
     const ipv4 = flat[i] === 4;
-    const bytes = flat.slice(i + 3, i + 19);
+    const bytes = flat.slice(i + 3, i + SOCK_DIAG_FIELDS);
     sockets.push({
       family: ipv4 ? "tcp" : "tcp6",
       localAddress: ipv4 ? bytes.slice(0, 4).join(".") : formatIpv6(bytes),
