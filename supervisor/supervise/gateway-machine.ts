@@ -518,8 +518,10 @@ class Transition {
       return this.healthy(gateway);
     }
     if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
-    // From the start of the probe that found it gone: CPU sampled from then on came after.
-    gateway.failingSince ??= gateway.probeStartedAt ?? this.now;
+    // When its failure began, as CPU samples (taken as each probe starts) can tell: a probe that
+    // found no listener began after it went away; any other failure may have been the listener
+    // closing while the probe ran (the CPU of a deaf gateway closing it proves no restart).
+    gateway.failingSince ??= e.layer === "listener" ? (gateway.probeStartedAt ?? this.now) : this.now;
     if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
     state.phase = "unhealthy";

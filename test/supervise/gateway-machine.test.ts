@@ -429,6 +429,22 @@ describe("gateway state machine: behaviours", () => {
     expect(run.state).toMatchObject({ phase: "restarting", crashes: 0 });
   });
 
+  it("takes no CPU from a probe whose connection the listener reset as it closed: a deaf gateway closing it is not restarting", () => {
+    const run = at("healthy");
+    const failed = (layer: "liveness" | "listener", detail: string) =>
+      run.send({ type: "probe-result", launch: run.launch, verdict: "failed", detail, layer }, 20);
+    run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+    const started = run.now;
+    // The listener closed while this probe ran: its connection was reset.
+    failed("liveness", "GET /healthz: read ECONNRESET");
+    expect(run.state.phase).toBe("unhealthy");
+    // The next probe's sample covers that probe, closing included: it is no proof of work.
+    run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+    run.send({ type: "progress", launch: run.launch, what: "10 ms of CPU time in 261 ms", since: started });
+    failed("listener", "nothing listens");
+    expect(run.state).toMatchObject({ phase: "stopping", after: "replace" });
+  });
+
   it("never takes a deaf gateway that stays idle for a restarting one", () => {
     const run = at("healthy");
     run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now - 500 }, 100);

@@ -80,9 +80,12 @@ describe("identity of a real process", () => {
         copyFileSync("/usr/bin/sleep", file);
         execFileSync("chmod", ["755", file]);
         const s = sleeper(file);
-        const identity = await waitFor(`${JSON.stringify(name)} to run`, () => {
+        // Wait until sleep is asleep (status' State line cannot be confused by the name), so the
+        // state read from stat is known: a fresh exec may still be running.
+        const identity = await waitFor(`${JSON.stringify(name)} to sleep`, () => {
           const i = readIdentity(s.pid);
-          return i && parseStat(readFileSync(`/proc/${s.pid}/stat`, "latin1")).comm === name ? i : undefined;
+          const asleep = /^State:\s+S/m.test(readFileSync(`/proc/${s.pid}/status`, "latin1"));
+          return i && asleep && parseStat(readFileSync(`/proc/${s.pid}/stat`, "latin1")).comm === name ? i : undefined;
         });
         expect(proveIdentity(identity)).toBe(true);
         expect(listProcesses().find((p) => p.pid === s.pid)).toMatchObject({ comm: name, ppid: process.pid, state: "S" });
