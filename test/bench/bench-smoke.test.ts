@@ -27,11 +27,14 @@ describe("npm run bench, a few rounds", () => {
     expect(out).toMatch(/PID 1 anonymous memory: \d+\.\d MB idle, \d+\.\d MB after 5 restarts, \d+\.\d MB after 20 more .*: [+-]\d+\.\d MB over the 20, [+-]\d+\.\d MB from idle/);
   }, 10 * 60_000);
 
-  it.skipIf(!dockerAvailable())("bench prints start-up ratios, the boot's programs, the signal window and memory", () => {
+  it.skipIf(!dockerAvailable())("bench prints start-up ratios, the boot's programs, compiled functions and floor, the signal window and memory", () => {
     const out = runBench("bench.mjs", { BENCH_RUNS: "3" });
     expect(out).toMatch(/^supervisor run -- true\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/m);
     expect(out).toMatch(/^supervisor boot -- true\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/m);
     expect(out).toMatch(/^programs a boot executes besides the command: \d+/m);
+    expect(out).toMatch(/^functions compiled lazily: boot (\d+), run (\d+); most of the boot's, by module:\n  supervisor\/\S+\.ts\s+boot\s+\d+\s+run\s+\d+$/m);
+    expect(out).toMatch(/^boot, all cached, no fsync\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d$/m);
+    expect(out).toMatch(/^run, all cached\s+\d+\.\d\s+\d+\.\d\s+1\.00$/m);
     expect(out).toMatch(/^supervisor run -- sleep\s+\d+\s+\d+$/m);
     expect(out).toMatch(/^supervisor run\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$/m);
   }, 10 * 60_000);

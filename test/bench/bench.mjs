@@ -8,7 +8,9 @@
 //                   root file system (root, locked posture, CAP_LINUX_IMMUTABLE), the
 //                   programs a boot executes besides the command (strace -f -e execve), and
 //                   where the difference goes: wall time in system calls of each (strace -f
-//                   -c -w, the calls that cost most, fsync among them)
+//                   -c -w, the calls that cost most, fsync among them), the functions each
+//                   compiles by module, and both with nothing to compile and no fsync
+//                   (boot-floor.mjs)
 //   signal window   SIGTERM sent at growing delays after PID 1's exec: from which delay on
 //                   none is lost (passed to the child, which dies of it)
 //   run-mode memory anonymous and resident memory of PID 1 while its child sleeps
@@ -18,6 +20,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { compiledByModule, prepareFloor, printCompiled, supervisorExecArgv } from "./boot-floor.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const runs = Number(process.env.BENCH_RUNS ?? 40);
@@ -152,6 +155,34 @@ function printSyscallDifference(allBoot, allRun) {
   }
 }
 
+/** What the boot costs beyond `run` once compiling, then fsync, are taken out (boot-floor.mjs). */
+function bootFloor(rootDir) {
+  const floor = prepareFloor({
+    rootDir,
+    node,
+    bundle: join(root, `build/bundle/supervisor-linux-${arch}.cjs`),
+    fullBundle: join(root, "dist/supervisor.cjs"),
+    execArgv: supervisorExecArgv(join(root, "build.mjs")),
+    work,
+  });
+  for (const mode of ["boot", "run"]) {
+    lifeMs(floor.train(mode), rootDir);
+    lifeMs(floor.logged(mode), rootDir);
+  }
+  console.log("");
+  printCompiled(compiledByModule(floor.functionLog("boot"), floor.fullBundle), compiledByModule(floor.functionLog("run"), floor.fullBundle));
+  compare(
+    "the boot with nothing to compile (a code cache of all each ran), then with fsync a no-op too",
+    [
+      { name: "boot, all cached", argv: floor.cached("boot") },
+      { name: "boot, all cached, no fsync", argv: floor.cachedNoFsync("boot") },
+      { name: "run, all cached", argv: floor.cached("run") },
+    ],
+    "run, all cached",
+    rootDir,
+  );
+}
+
 const rootfs = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0 ? imageRootfs() : { skipped: "no Docker" };
 if (rootfs.dir) {
   try {
@@ -171,6 +202,7 @@ if (rootfs.dir) {
     const list = Object.entries(counts).map(([name, n]) => (n > 1 ? `${name} x${n}` : name)).join(", ");
     console.log(`programs a boot executes besides the command: ${helpers.length}${list ? ` (${list})` : ""}`);
     printSyscallDifference(syscallTime([inImage, "boot", "--", "/bin/true"], rootfs.dir), syscallTime([inImage, "run", "--", "/bin/true"], rootfs.dir));
+    bootFloor(rootfs.dir);
   } finally {
     spawnSync("chattr", ["-R", "-i", join(rootfs.dir, "sandbox")]);
   }
