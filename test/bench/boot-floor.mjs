@@ -90,6 +90,7 @@ export function compiledByModule(logFile, bundleFile) {
   return counts;
 }
 
+/** Totals, then the modules whose functions only a boot compiles, most first. */
 export function printCompiled(boot, run, top = 8) {
   const total = (m) => [...m.values()].reduce((a, b) => a + b, 0);
   console.log(`functions compiled lazily: boot ${total(boot)}, run ${total(run)}; most of the boot's, by module:`);
