@@ -518,10 +518,9 @@ class Transition {
       return this.healthy(gateway);
     }
     if (state.phase === "starting" || state.phase === "restarting") return this.notYetStarted(gateway, e);
-    // When its failure began, as CPU samples (taken as each probe starts) can tell: a probe that
-    // found no listener began after it went away; any other failure may have been the listener
-    // closing while the probe ran (the CPU of a deaf gateway closing it proves no restart).
-    gateway.failingSince ??= e.layer === "listener" ? (gateway.probeStartedAt ?? this.now) : this.now;
+    // CPU proves a restart only from the first failing verdict on: a sample reaching back before
+    // it covers the listener's closing, which costs a deaf gateway CPU too (tens of ms under qemu).
+    gateway.failingSince ??= this.now;
     if (this.restartsInProcess(gateway, e)) return this.beginInProcessRestart(gateway, e.detail);
     gateway.failedProbes++;
     state.phase = "unhealthy";

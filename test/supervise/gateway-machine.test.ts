@@ -413,18 +413,25 @@ describe("gateway state machine: behaviours", () => {
     expect(run.effects.some((e) => e.kind === "log" && /restarted in process and is healthy again/.test(e.message))).toBe(true);
   });
 
-  it("takes CPU sampled from the start of the first failing probe on, as the driver samples it at each probe", () => {
-    const run = at("healthy");
+  it("takes CPU sampled after the first failing verdict, never a sample that reaches back before it (the listener closing)", () => {
+    const run = new Run({ ...configDefault(), unhealthyThreshold: 3 });
+    SETUPS.healthy(run);
     const result = (advanceMs: number) => run.send({ type: "probe-result", launch: run.launch, verdict: "failed", detail: "nothing listens", layer: "listener" }, advanceMs);
-    // Probe k starts at T with the listener already gone; its sample covers the time before.
+    // Probe k finds the listener gone; its sample covers the time before, the closing included.
     expect(run.send({ type: "probe-due" }, run.state.timers.probe! - run.now)).toContainEqual(expect.objectContaining({ kind: "probe", failing: false }));
-    const started = run.now;
-    run.send({ type: "progress", launch: run.launch, what: "cpu", since: started - 1000 });
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: run.now - 1000 });
     result(20);
     expect(run.state.phase).toBe("unhealthy");
-    // From now on every probe measures (failing), and this sample began where probe k began.
+    // Probe k+1's sample began where probe k began, before its verdict: no proof.
+    const started = run.now - 20;
     expect(run.send({ type: "probe-due" }, run.state.timers.probe! - run.now)).toContainEqual(expect.objectContaining({ kind: "probe", failing: true }));
-    run.send({ type: "progress", launch: run.launch, what: "cpu", since: started });
+    run.send({ type: "progress", launch: run.launch, what: "90 ms of CPU time in 318 ms", since: started });
+    result(20);
+    expect(run.state).toMatchObject({ phase: "unhealthy" });
+    // Probe k+2's sample began after that verdict: working without a listener is restarting.
+    const next = run.now;
+    run.send({ type: "probe-due" }, run.state.timers.probe! - run.now);
+    run.send({ type: "progress", launch: run.launch, what: "cpu", since: next });
     result(20);
     expect(run.state).toMatchObject({ phase: "restarting", crashes: 0 });
   });
