@@ -65,7 +65,7 @@ export interface Gateway {
   listenerSeen: boolean;
   /** Since when the last CPU progress it showed was measured (any phase); null if never. */
   progressSince: number | null;
-  /** When the first failing probe of a healthy gateway began (null while they pass). */
+  /** When the first failing verdict on a healthy gateway came (null while probes pass): CPU sampled after it may prove a restart. */
   failingSince: number | null;
   /** When the probe under way began: its CPU sample is taken then. */
   probeStartedAt: number | null;
